@@ -1,0 +1,3 @@
+"""edgeworks kv package."""
+
+__all__: list[str] = []

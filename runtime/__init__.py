@@ -1,0 +1,3 @@
+"""edgeworks runtime package."""
+
+__all__: list[str] = []

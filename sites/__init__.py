@@ -1,0 +1,3 @@
+"""edgeworks sites package."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""edgeworks workers package."""
+
+__all__: list[str] = []

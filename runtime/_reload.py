@@ -1,0 +1,97 @@
+"""Re-import a worker and the project modules it uses, in a fresh module namespace.
+
+``importlib.reload`` rebinds names in place, so old objects keep pointing at
+old classes and a failed reload leaves half-updated modules behind. Instead,
+:func:`fresh_import` takes every module whose file lies under the project
+folder out of ``sys.modules``, runs the loader (which imports the worker and,
+through it, its project modules again from source) and:
+
+- on success leaves the new modules registered; the old generation stays
+  alive only as long as something (an in-flight request) still uses it;
+- on failure removes whatever the failed attempt registered and puts the old
+  modules back, so the last good generation stays intact.
+
+Modules of edgeworks itself and of installed packages (anything under a
+``.venv``, ``site-packages`` ...) are never touched, even when they live
+below the project folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import linecache
+import sys
+import types
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+from runtime._watch import is_ignored
+
+T = TypeVar("T")
+
+#: Top-level packages of edgeworks: never unloaded, even when the project is this checkout.
+OWN_PACKAGES = frozenset({"cli", "kv", "runtime", "sites", "workers", "tests"})
+#: Path parts that mark installed code rather than project code.
+INSTALLED_MARKERS = frozenset({"site-packages", "dist-packages"})
+
+
+def _module_file(module: types.ModuleType) -> Path | None:
+    file = getattr(module, "__file__", None)
+    if not isinstance(file, str):
+        return None
+    return Path(file)
+
+
+def project_modules(root: Path) -> dict[str, types.ModuleType]:
+    """Modules in ``sys.modules`` whose source file is project code under ``root``."""
+    found = {}
+    for name, module in list(sys.modules.items()):
+        if module is None or name.partition(".")[0] in OWN_PACKAGES:
+            continue
+        file = _module_file(module)
+        if file is None or not file.is_absolute():
+            continue
+        try:
+            parts = file.relative_to(root).parts
+        except ValueError:
+            continue
+        if INSTALLED_MARKERS.intersection(parts) or is_ignored(parts):
+            continue
+        found[name] = module
+    return found
+
+
+def drop_stale_bytecode(paths: Iterable[Path]) -> None:
+    """Remove cached bytecode of changed sources.
+
+    A ``.pyc`` records the source's mtime in whole seconds and its size, so two
+    saves within one second that keep the size (``v1`` -> ``v2``) would
+    otherwise load the old bytecode.
+    """
+    for path in paths:
+        if path.suffix != ".py":
+            continue
+        with contextlib.suppress(OSError, ValueError, NotImplementedError):
+            Path(importlib.util.cache_from_source(str(path))).unlink(missing_ok=True)
+
+
+def fresh_import(root: Path, load: Callable[[], T]) -> T:
+    """Run ``load`` with the project's modules under ``root`` unloaded; restore them on failure.
+
+    >>> worker = fresh_import(project, lambda: load_worker(project / "worker.py"))
+    """
+    old = project_modules(root)
+    for name in old:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+    linecache.checkcache()
+    try:
+        return load()
+    except BaseException:
+        for name in project_modules(root):
+            sys.modules.pop(name, None)
+        sys.modules.update(old)
+        raise

@@ -1,0 +1,342 @@
+"""What `edgeworks dev` watches, what it ignores, and how bursts of changes are grouped.
+
+Three pieces, each testable alone:
+
+- :class:`WatchPlan` knows the project layout (root folder, config file,
+  ``.dev.vars``, site bucket) and classifies a changed path as ``code``,
+  ``config`` or ``bucket`` -- or ``None`` for everything dev must never reload
+  for (``.edgeworks/``, ``.git/``, ``__pycache__/``, ``.venv/``, ``node_modules/``,
+  SQLite side files, logs, editor swap and backup files).
+- :class:`ChangeBatcher` turns a stream of classified changes into reloads:
+  code and config changes are due at once (the watcher already grouped the
+  burst), bucket changes wait for a quiet period so that a ``git checkout`` or
+  a build writing hundreds of files gives one redeploy.
+- :class:`Watcher` runs ``watchfiles.watch`` in a daemon thread (restarting it
+  if it dies) and hands filtered change sets to the event loop.
+
+Directories are watched, never single files, so editors that save by writing
+a temporary file and renaming it over the original are seen as a change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from runtime._devlimits import (
+    DEV_BUCKET_MAX_WAIT_MS,
+    DEV_BUCKET_QUIET_MS,
+    DEV_WATCH_DEBOUNCE_MS,
+    DEV_WATCH_RESTART_DELAY_MS,
+    DEV_WATCH_STEP_MS,
+)
+
+logger = logging.getLogger("edgeworks.dev")
+
+#: Directory names whose contents never trigger a reload, wherever they are below a root.
+IGNORED_DIRS: frozenset[str] = frozenset(
+    {
+        ".edgeworks",
+        ".git",
+        ".hg",
+        ".svn",
+        "__pycache__",
+        ".venv",
+        "venv",
+        "node_modules",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".tox",
+        ".nox",
+        ".idea",
+        ".hypothesis",
+    }
+)
+
+#: File names that never trigger a reload: SQLite side files, logs, editor swap/backup files.
+IGNORED_NAME_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        r"-(wal|shm|journal)$",  # SQLite side files (kv.sqlite3-wal, -shm, -journal)
+        r"\.(sqlite3?|db)$",  # SQLite databases themselves
+        r"\.log(\.\d+)?$",  # logs and rotated logs
+        r"\.sw[a-p]$",  # vim swap files (.swp, .swo, ...)
+        r"~$",  # backup files (vim, emacs)
+        r"^\.#",  # emacs lock files
+        r"^#.*#$",  # emacs auto-save files
+        r"^4913$",  # vim's write-permission probe file
+        r"\.___jb_...___$",  # JetBrains safe-write temporaries
+        r"\.py[cod]$",  # bytecode
+        r"^\.DS_Store$",
+        r"\.tmp$",  # atomic-save temporaries: the rename onto the real name is the change
+    )
+)
+
+
+class ChangeKind(StrEnum):
+    """What a changed path means for the dev server."""
+
+    CODE = "code"  # a Python file of the project: re-import the worker
+    CONFIG = "config"  # edgeworks.toml or .dev.vars: rebuild bindings and env, then re-import
+    BUCKET = "bucket"  # a file of the site bucket: redeploy changed files, live-reload pages
+
+
+def is_ignored(relative_parts: Iterable[str]) -> bool:
+    """True if a path (given as its parts below a watched root) must never trigger a reload."""
+    parts = list(relative_parts)
+    if not parts:
+        return True
+    if any(part in IGNORED_DIRS for part in parts[:-1]):
+        return True
+    name = parts[-1]
+    if name in IGNORED_DIRS:
+        return True
+    return any(pattern.search(name) for pattern in IGNORED_NAME_PATTERNS)
+
+
+def _parts_below(path: Path, root: Path) -> tuple[str, ...] | None:
+    try:
+        return path.relative_to(root).parts
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class WatchPlan:
+    """The paths `edgeworks dev` watches and how a change to each is handled.
+
+    >>> plan = WatchPlan(root=Path("/p"), config_file=Path("/p/edgeworks.toml"))
+    >>> plan.classify("/p/lib/util.py")
+    <ChangeKind.CODE: 'code'>
+    >>> plan.classify("/p/.edgeworks/state/kv.sqlite3-wal") is None
+    True
+    """
+
+    root: Path
+    config_file: Path | None = None
+    dev_vars: Path | None = None
+    bucket: Path | None = None
+
+    def roots(self) -> list[Path]:
+        """Folders to watch recursively: the project root, and the bucket when it lies outside."""
+        roots = [self.root]
+        if self.bucket is not None and _parts_below(self.bucket, self.root) is None:
+            roots.append(self.bucket)
+        return roots
+
+    def describe(self) -> list[str]:
+        """Human-readable watched paths, for the startup banner."""
+        items = [f"{self.root}/**/*.py"]
+        if self.config_file is not None:
+            items.append(str(self.config_file))
+        if self.dev_vars is not None:
+            items.append(str(self.dev_vars))
+        if self.bucket is not None:
+            items.append(f"{self.bucket}/ (site bucket)")
+        return items
+
+    def classify(self, raw_path: str | Path) -> ChangeKind | None:
+        """The kind of change ``raw_path`` stands for, or ``None`` when it is ignored."""
+        path = Path(raw_path)
+        if self.config_file is not None and path == self.config_file:
+            return ChangeKind.CONFIG
+        if self.dev_vars is not None and path == self.dev_vars:
+            return ChangeKind.CONFIG
+        if self.bucket is not None:
+            parts = _parts_below(path, self.bucket)
+            if parts is not None:
+                return None if is_ignored(parts) else ChangeKind.BUCKET
+        parts = _parts_below(path, self.root)
+        if parts is None or is_ignored(parts):
+            return None
+        if path.suffix == ".py":
+            return ChangeKind.CODE
+        return None
+
+    def watch_filter(self, _change: object, raw_path: str) -> bool:
+        """A ``watchfiles`` filter: keep only paths that :meth:`classify` recognises."""
+        return self.classify(raw_path) is not None
+
+
+@dataclass
+class Batch:
+    """Changes to act on together: which kinds, and which paths (relative where possible)."""
+
+    kinds: set[ChangeKind] = field(default_factory=set)
+    paths: dict[ChangeKind, set[Path]] = field(default_factory=dict)
+
+    def add(self, kind: ChangeKind, path: Path) -> None:
+        self.kinds.add(kind)
+        self.paths.setdefault(kind, set()).add(path)
+
+    def merge(self, other: Batch) -> None:
+        for kind, paths in other.paths.items():
+            for path in paths:
+                self.add(kind, path)
+
+    def __bool__(self) -> bool:
+        return bool(self.kinds)
+
+
+class ChangeBatcher:
+    """Groups classified changes into batches; time comes from the caller (``now`` in seconds).
+
+    Code and config changes are due at once. Bucket changes are due once no
+    bucket change arrived for ``bucket_quiet`` seconds, or ``bucket_max_wait``
+    seconds after the first one, whichever comes first.
+    """
+
+    def __init__(
+        self,
+        *,
+        bucket_quiet: float = DEV_BUCKET_QUIET_MS / 1000,
+        bucket_max_wait: float = DEV_BUCKET_MAX_WAIT_MS / 1000,
+    ) -> None:
+        self.bucket_quiet = bucket_quiet
+        self.bucket_max_wait = bucket_max_wait
+        self._pending = Batch()
+        self._bucket_first: float | None = None
+        self._bucket_last: float | None = None
+
+    def add(self, kind: ChangeKind, path: Path, now: float) -> None:
+        self._pending.add(kind, path)
+        if kind is ChangeKind.BUCKET:
+            if self._bucket_first is None:
+                self._bucket_first = now
+            self._bucket_last = now
+
+    def deadline(self) -> float | None:
+        """When the pending batch becomes due (``None``: nothing pending)."""
+        if not self._pending:
+            return None
+        if self._pending.kinds - {ChangeKind.BUCKET}:
+            return float("-inf")
+        assert self._bucket_first is not None and self._bucket_last is not None
+        return min(self._bucket_last + self.bucket_quiet, self._bucket_first + self.bucket_max_wait)
+
+    def take_due(self, now: float) -> Batch | None:
+        """The pending batch if it is due at ``now`` (bucket changes ride along with code)."""
+        deadline = self.deadline()
+        if deadline is None or now < deadline:
+            return None
+        batch, self._pending = self._pending, Batch()
+        self._bucket_first = self._bucket_last = None
+        return batch
+
+
+class Watcher:
+    """Watches a :class:`WatchPlan` in a daemon thread and yields due batches in the loop.
+
+    >>> async for batch in Watcher(plan).batches():
+    ...     print(batch.kinds)
+    """
+
+    def __init__(
+        self,
+        plan: WatchPlan,
+        *,
+        batcher: ChangeBatcher | None = None,
+        clock: Callable[[], float] | None = None,
+        force_polling: bool | None = None,
+    ) -> None:
+        self.plan = plan
+        self.batcher = batcher or ChangeBatcher()
+        self._clock = clock
+        self._force_polling = force_polling
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._queue: asyncio.Queue[set[tuple[int, str]]] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        """Start the watcher thread (call from inside the running loop)."""
+        self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        self._thread = threading.Thread(target=self._run, name="edgeworks-watch", daemon=True)
+        self._thread.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until the OS watches are set up (the first ``watch`` call is running)."""
+        return self._ready.wait(timeout)
+
+    def stop(self) -> None:
+        """Ask the thread to end; it notices within one ``rust_timeout`` step."""
+        self._stop.set()
+
+    def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        import watchfiles
+
+        roots = [str(p) for p in self.plan.roots()]
+        while not self._stop.is_set():
+            try:
+                for changes in watchfiles.watch(
+                    *roots,
+                    watch_filter=self.plan.watch_filter,
+                    debounce=DEV_WATCH_DEBOUNCE_MS,
+                    step=DEV_WATCH_STEP_MS,
+                    stop_event=self._stop,
+                    rust_timeout=DEV_WATCH_RESTART_DELAY_MS,
+                    yield_on_timeout=True,
+                    force_polling=self._force_polling,
+                    ignore_permission_denied=True,
+                ):
+                    self._ready.set()
+                    if changes:
+                        self._post({(int(change), path) for change, path in changes})
+            except Exception:
+                # A dead watcher would silently serve stale code: log loudly and start again.
+                logger.exception("file watcher failed; restarting it")
+                self._stop.wait(DEV_WATCH_RESTART_DELAY_MS / 1000)
+
+    def _post(self, changes: set[tuple[int, str]]) -> None:
+        loop, queue = self._loop, self._queue
+        if loop is None or queue is None or loop.is_closed():
+            return
+        # The loop may close between the check and the call.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(queue.put_nowait, changes)
+
+    def _now(self) -> float:
+        if self._clock is not None:
+            return self._clock()
+        assert self._loop is not None
+        return self._loop.time()
+
+    def feed(self, raw_paths: Iterable[str]) -> None:
+        """Classify raw paths into the batcher (used by the thread's changes and by tests)."""
+        now = self._now()
+        for raw in raw_paths:
+            kind = self.plan.classify(raw)
+            if kind is not None:
+                self.batcher.add(kind, Path(raw), now)
+
+    async def next_batch(self) -> Batch:
+        """Wait for the next due batch."""
+        assert self._queue is not None, "call start() first"
+        while True:
+            batch = self.batcher.take_due(self._now())
+            if batch is not None:
+                return batch
+            deadline = self.batcher.deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self._now())
+            try:
+                changes = await asyncio.wait_for(self._queue.get(), timeout)
+            except TimeoutError:
+                continue
+            self.feed(path for _change, path in changes)
+            # Drain what else is queued, so a burst split across watcher steps stays one batch.
+            while not self._queue.empty():
+                self.feed(path for _change, path in self._queue.get_nowait())

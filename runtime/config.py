@@ -1,0 +1,405 @@
+"""``edgeworks.toml``: the frozen configuration models and ``load_config``.
+
+``load_config`` finds the file (``--config PATH``, ``EDGEWORKS_CONFIG``, or
+``edgeworks.toml`` in the current folder or a parent), layers it between the
+defaults and the ``EDGEWORKS_*`` environment variables and CLI overrides, and
+validates the result. It only reads and validates: stores and folders are
+opened later, once. Every problem is a one-line ``ConfigError`` naming the
+file (or variable), the field, the bad value and what is allowed.
+
+>>> config = load_config()                                  # discovery from the cwd
+>>> config = load_config("app/edgeworks.toml", overrides={"kv.store": "memory"})
+>>> config.kv.store_url, config.kv_namespace_id("COUNTER")
+('memory://', 'counter')
+
+Paths in the file are relative to the file's folder; paths from environment
+variables and overrides are relative to the current folder.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
+
+from kv.limits import DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_TTL, MIN_CACHE_TTL
+from runtime import limits
+from runtime._config_load import (
+    CONFIG_FILENAME,
+    ENV_PREFIX,
+    NAME_RULE,
+    SourceMap,
+    env_layer,
+    find_config_file,
+    format_validation_error,
+    merge_layers,
+    override_layer,
+    parse_env_file,
+    read_toml,
+    resolve_store_url,
+)
+from runtime.errors import ConfigError
+
+__all__ = [
+    "CONFIG_FILENAME",
+    "DEV_VARS_FILENAME",
+    "ENV_PREFIX",
+    "STATE_DIR",
+    "STATIC_CONTENT_BINDING",
+    "Config",
+    "KVConfig",
+    "KVNamespaceConfig",
+    "LimitsConfig",
+    "SiteConfig",
+    "TriggersConfig",
+    "load_config",
+    "load_dev_vars",
+]
+
+DEV_VARS_FILENAME = ".dev.vars"  # dotenv file of development secrets, next to the config
+STATE_DIR = Path(".edgeworks") / "state"  # local state (the default SQLite store), under the root
+STATIC_CONTENT_BINDING = "__STATIC_CONTENT"  # binding of the site namespace when [site] is set
+
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_IDENTIFIER_RULE = (
+    "use a Python identifier (letters, digits and _, not starting with a digit, not a keyword)"
+)
+
+
+# --- field validators -------------------------------------------------------------
+
+
+def _identifier(value: str) -> str:
+    if not value.isidentifier() or keyword.iskeyword(value):
+        raise ValueError(f"is not a valid binding name: {_IDENTIFIER_RULE}")
+    return value
+
+
+def _name(value: str) -> str:
+    if not _NAME_RE.fullmatch(value):
+        raise ValueError(f"is not a valid name: {NAME_RULE}")
+    return value
+
+
+def _no_control_chars(value: str) -> str:
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("must not contain control characters (newlines, tabs, NUL)")
+    return value
+
+
+def _cron(value: str) -> str:
+    from croniter import croniter  # lazy: croniter is only needed when crons are set
+
+    if len(value.split()) != 5 or not croniter.is_valid(value):
+        raise ValueError(
+            "is not a valid cron expression: use 5 fields 'minute hour day-of-month month "
+            "day-of-week', e.g. '*/5 * * * *'"
+        )
+    return value
+
+
+def _json_like(value: Any, where: str = "") -> None:
+    if isinstance(value, datetime | date | time):
+        raise ValueError(
+            f"{where}must be a string, number, boolean, array or table (TOML dates and times "
+            "are not allowed; quote them)"
+        )
+    if isinstance(value, list):
+        for item in value:
+            _json_like(item, where)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _json_like(item, where)
+
+
+BindingName = Annotated[StrictStr, AfterValidator(_identifier)]
+Text = Annotated[StrictStr, Field(min_length=1), AfterValidator(_no_control_chars)]
+CronExpr = Annotated[StrictStr, AfterValidator(_cron)]
+
+
+class _Model(BaseModel):
+    """Frozen, rejects unknown keys; ``_internal`` fields are computed, never read from files."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    _internal: ClassVar[frozenset[str]] = frozenset()
+
+
+# --- sections ---------------------------------------------------------------------
+
+
+class KVNamespaceConfig(_Model):
+    """One ``[[kv_namespaces]]`` entry: ``env.<binding>`` reads and writes namespace ``id``."""
+
+    binding: BindingName
+    id: Annotated[Text, Field(max_length=512)]
+
+
+class SiteConfig(_Model):
+    """``[site]``: the folder deployed into the ``__STATIC_CONTENT`` namespace (spec/sites.md §3)."""
+
+    bucket: Path
+    include: tuple[StrictStr, ...] = ()
+    exclude: tuple[StrictStr, ...] = ()
+    html_handling: Literal[
+        "auto-trailing-slash", "force-trailing-slash", "drop-trailing-slash", "none"
+    ] = "auto-trailing-slash"
+    not_found_handling: Literal["404-page", "single-page-application", "none"] = "404-page"
+    keep: StrictInt = Field(default=limits.DEFAULT_SITE_KEEP, ge=1)
+    cache_control: Text = limits.DEFAULT_SITE_CACHE_CONTROL
+
+
+class KVConfig(_Model):
+    """``[kv]``: the store every command uses and the edge cache of each location.
+
+    ``store`` is what was written (``"sqlite"``, ``"memory"``, a URL or a path);
+    ``store_url`` is the resolved URL to pass to ``kv.open_store``.
+    """
+
+    _internal: ClassVar[frozenset[str]] = frozenset({"store_url"})
+
+    store: StrictStr = "sqlite"
+    store_url: StrictStr = ""
+    invalidation: Literal["none", "pubsub"] = "none"
+    cache_ttl: StrictInt = Field(default=DEFAULT_CACHE_TTL, ge=MIN_CACHE_TTL)
+    cache_max_bytes: StrictInt = Field(default=DEFAULT_CACHE_MAX_BYTES, ge=0)
+
+
+class TriggersConfig(_Model):
+    """``[triggers]``: cron expressions that run the worker's ``scheduled``."""
+
+    crons: tuple[CronExpr, ...] = ()
+
+
+class LimitsConfig(_Model):
+    """``[limits]`` (spec/dev.md §4); defaults live in ``runtime.limits``."""
+
+    cpu_ms: StrictInt = Field(default=limits.DEFAULT_CPU_MS, gt=0)
+    wall_ms: StrictInt = Field(default=limits.DEFAULT_WALL_MS, gt=0)
+    subrequests: StrictInt = Field(default=limits.DEFAULT_SUBREQUESTS, ge=0)
+    max_body_bytes: StrictInt = Field(default=limits.DEFAULT_MAX_BODY_BYTES, gt=0)
+    drain_ms: StrictInt = Field(default=limits.DEFAULT_DRAIN_MS, ge=0)
+
+
+# --- the whole file -----------------------------------------------------------------
+
+
+class Config(_Model):
+    """A validated ``edgeworks.toml`` with defaults, environment and overrides applied.
+
+    ``path`` is the file (``None`` when none was found: defaults rooted at the
+    cwd); ``root`` its folder. ``main`` and ``site.bucket`` are absolute.
+    ``secrets`` is empty until ``with_secrets`` (see ``load_dev_vars``).
+    """
+
+    _internal: ClassVar[frozenset[str]] = frozenset({"path", "root", "secrets"})
+
+    path: Path | None = None
+    root: Path
+    name: Annotated[StrictStr, AfterValidator(_name)]
+    main: Path | None = None
+    origin: StrictStr | None = None
+    vars: dict[StrictStr, Any] = Field(default_factory=dict)
+    kv_namespaces: tuple[KVNamespaceConfig, ...] = ()
+    site: SiteConfig | None = None
+    kv: KVConfig = KVConfig()
+    triggers: TriggersConfig = TriggersConfig()
+    limits: LimitsConfig = LimitsConfig()
+    secrets: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+
+    @field_validator("origin")
+    @classmethod
+    def _check_origin(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("vars")
+    @classmethod
+    def _check_vars(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name, item in value.items():
+            if not name.isidentifier() or keyword.iskeyword(name):
+                raise ValueError(f"{name!r} is not a valid binding name: {_IDENTIFIER_RULE}")
+            _json_like(item, f"{name!r} ")
+        return value
+
+    @model_validator(mode="after")
+    def _check_bindings(self) -> Config:
+        seen: dict[str, str] = {}
+        if self.site is not None:
+            seen[STATIC_CONTENT_BINDING] = "[site] (reserved)"
+        named = [(f"vars.{n}", n) for n in self.vars]
+        named += [
+            (f"kv_namespaces[{i}].binding", b.binding) for i, b in enumerate(self.kv_namespaces)
+        ]
+        named += [(f"secrets.{n}", n) for n in self.secrets]
+        for where, name in named:
+            if name in seen:
+                raise ValueError(
+                    f"binding name {name!r} of {where} is already used by {seen[name]}: binding "
+                    "names must be unique across vars, secrets and kv_namespaces"
+                )
+            seen[name] = where
+        return self
+
+    # --- derived values ---
+
+    @property
+    def found(self) -> bool:
+        """Whether an edgeworks.toml was found (else this is the default config)."""
+        return self.path is not None
+
+    @property
+    def state_dir(self) -> Path:
+        """Folder of local state: ``<root>/.edgeworks/state``."""
+        return self.root / STATE_DIR
+
+    @property
+    def dev_vars_path(self) -> Path:
+        """The ``.dev.vars`` file next to the config (it need not exist)."""
+        return self.root / DEV_VARS_FILENAME
+
+    @property
+    def site_namespace_id(self) -> str:
+        """Namespace id of the site's assets, per app, as wrangler names it."""
+        return f"__{self.name}-workers_sites_assets"
+
+    @property
+    def kv_bindings(self) -> dict[str, str]:
+        """Binding name -> namespace id, including ``__STATIC_CONTENT`` when [site] is set."""
+        bindings = {ns.binding: ns.id for ns in self.kv_namespaces}
+        if self.site is not None:
+            bindings[STATIC_CONTENT_BINDING] = self.site_namespace_id
+        return bindings
+
+    def kv_namespace_id(self, binding: str) -> str:
+        """The namespace id of a KV binding; ``ConfigError`` lists the configured ones."""
+        bindings = self.kv_bindings
+        if binding in bindings:
+            return bindings[binding]
+        where = str(self.path) if self.path else f"no {CONFIG_FILENAME} found from {self.root}"
+        known = ", ".join(sorted(bindings)) or "none"
+        raise ConfigError(
+            f"{where}: no KV binding {binding!r} in kv_namespaces; configured bindings: {known}"
+        )
+
+    def worker_path(self) -> Path:
+        """The worker module to run: ``main``, or the built-in static-site worker with [site]."""
+        where = str(self.path) if self.path else f"no {CONFIG_FILENAME} found from {self.root}"
+        if self.main is not None:
+            if not self.main.is_file():
+                raise ConfigError(f"{where}: main = '{self.main}' does not exist: give a .py file")
+            return self.main
+        if self.site is not None:
+            return _static_site_worker()
+        raise ConfigError(
+            f'{where}: no worker to run: set main = "worker.py" or a [site] bucket '
+            "(or pass the worker file on the command line)"
+        )
+
+    def with_secrets(self, secrets: Mapping[str, str], *, source: str = "secrets") -> Config:
+        """A copy with ``secrets`` set, after checking their names like other bindings."""
+        for name, value in secrets.items():
+            if not isinstance(value, str):
+                raise ConfigError(f"{source}: {name} must be a string, got {type(value).__name__}")
+            if not name.isidentifier() or keyword.iskeyword(name):
+                raise ConfigError(
+                    f"{source}: {name!r} is not a valid binding name: {_IDENTIFIER_RULE}"
+                )
+        data = {k: getattr(self, k) for k in type(self).model_fields}
+        data["secrets"] = dict(secrets)
+        try:
+            return Config.model_validate(data)
+        except Exception as exc:  # pydantic ValidationError: one line, names the clash
+            raise ConfigError(format_validation_error(exc, SourceMap(source))) from None
+
+
+def _static_site_worker() -> Path:
+    """``workers/static_site.py`` shipped with edgeworks, found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("workers")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - broken install
+        raise ConfigError("the built-in static-site worker is missing: reinstall edgeworks")
+    return Path(next(iter(spec.submodule_search_locations))) / "static_site.py"
+
+
+# --- loading ----------------------------------------------------------------------
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    cwd: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Find, layer and validate the configuration.
+
+    Precedence, lowest first: defaults, the file, ``EDGEWORKS_*`` variables of
+    ``environ`` (default ``os.environ``), ``overrides`` (CLI flags; keys are
+    dotted field paths such as ``"kv.store"``; ``None`` values are skipped).
+    """
+    import os
+
+    here = Path(cwd) if cwd is not None else Path.cwd()
+    here = here.absolute()
+    env = os.environ if environ is None else environ
+    file = find_config_file(path, here, env)
+    root = file.parent if file is not None else here
+    file_label = str(file) if file is not None else f"no {CONFIG_FILENAME} found from {here}"
+
+    state_dir = root / STATE_DIR
+    layers = []
+    if file is not None:
+        layers.append(read_toml(file, Config, base=root, state_dir=state_dir))
+    layers.append(env_layer(env, Config, base=here, state_dir=state_dir))
+    layers.append(override_layer(overrides or {}, Config, base=here, state_dir=state_dir))
+    data, sources = merge_layers(layers, default_label=file_label)
+    data.setdefault("name", _default_name(root))
+    kv = data.setdefault("kv", {})
+    if isinstance(kv, dict) and "store_url" not in kv:
+        kv["store_url"] = resolve_store_url("sqlite", root, state_dir, file_label)
+    data["path"] = file
+    data["root"] = root
+    try:
+        return Config.model_validate(data)
+    except Exception as exc:  # pydantic ValidationError -> one line per the contract
+        raise ConfigError(format_validation_error(exc, sources)) from None
+
+
+def _default_name(root: Path) -> str:
+    """The folder name, made safe for the name rules."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", root.name).strip("-._")[:63]
+    return name or "worker"
+
+
+def load_dev_vars(config: Config, path: str | Path | None = None) -> dict[str, str]:
+    """Secrets from a dotenv file: ``path`` (e.g. ``serve --env-file``, must exist) or
+    the ``.dev.vars`` next to the config (optional). Use with ``config.with_secrets``:
+
+    >>> config = config.with_secrets(load_dev_vars(config))
+    """
+    if path is None:
+        file = config.dev_vars_path
+        if not file.is_file():
+            return {}
+    else:
+        file = Path(path)
+    return parse_env_file(file)

@@ -1,0 +1,206 @@
+"""Edge auth: only requests with a valid token reach the origin.
+
+Tokens live in KV (binding ``TOKENS``), one key per token, expiring by KV TTL::
+
+    token:<value>  ->  the user id        metadata {"scopes": ["read", "write"]}
+
+A request without a valid token, as ``Authorization: Bearer <value>`` or in the
+``edgeworks_token`` cookie, is answered 401 at the edge with a
+``WWW-Authenticate`` header and never reaches the origin. A valid one is
+proxied with the user id in ``X-Edgeworks-User`` and the scopes in
+``X-Edgeworks-Scopes``; copies of those headers sent by the client are removed
+first, so the origin can trust them. The token itself is not forwarded.
+
+Issue a token for a day, revoke it::
+
+    edgeworks kv key put --binding TOKENS token:s3cr3t alice --ttl 86400 \\
+        --metadata '{"scopes": ["read"]}'
+    edgeworks kv key delete --binding TOKENS token:s3cr3t
+
+Expired tokens disappear by TTL: no cleanup job. A revoked or expired token may
+still be accepted by a location that cached it for up to ``TOKEN_CACHE_TTL``.
+
+Settings ([vars]; only ``ORIGIN`` is required)::
+
+    ORIGIN            origin URL
+    TOKENS_BINDING    KV binding holding the tokens               (TOKENS)
+    TOKEN_PREFIX      key prefix                                  (token:)
+    TOKEN_CACHE_TTL   cache_ttl of token reads, s (>= 30)         (60)
+    AUTH_COOKIE       cookie that may carry the token, "" = off   (edgeworks_token)
+    USER_HEADER       header carrying the user id to the origin   (X-Edgeworks-User)
+    SCOPES_HEADER     header carrying the scopes (comma-separated) (X-Edgeworks-Scopes)
+    REQUIRED_SCOPE    when set, tokens without this scope get 403
+    REALM             realm in WWW-Authenticate                   (edgeworks)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+
+from workers._proxy import OriginNotConfigured, forward, origin_base
+
+if TYPE_CHECKING:
+    import httpx
+
+logger = logging.getLogger("edgeworks.workers.edge_auth")
+
+DEFAULT_TOKENS_BINDING = "TOKENS"
+DEFAULT_TOKEN_PREFIX = "token:"
+DEFAULT_TOKEN_CACHE_TTL = 60  # seconds a location may use a cached token lookup
+MIN_TOKEN_CACHE_TTL = 30  # seconds; KV refuses a smaller cache_ttl
+DEFAULT_AUTH_COOKIE = "edgeworks_token"
+DEFAULT_USER_HEADER = "X-Edgeworks-User"
+DEFAULT_SCOPES_HEADER = "X-Edgeworks-Scopes"
+DEFAULT_REALM = "edgeworks"
+MAX_TOKEN_LENGTH = 256  # characters; longer values are refused before any KV read
+#: RFC 6750 b64token characters; anything else is refused before any KV read.
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+#: A user id or scope must be a safe header value (no controls, no commas in scopes).
+HEADER_VALUE_PATTERN = re.compile(r"[\x20-\x7e]{1,256}")
+SCOPE_PATTERN = re.compile(r"[\x21-\x2b\x2d-\x7e]{1,64}")
+MISSING_BODY = "Unauthorized: send a bearer token.\n"
+INVALID_BODY = "Unauthorized: the token is invalid, expired or revoked.\n"
+FORBIDDEN_BODY = "Forbidden: the token lacks the required scope.\n"
+MISCONFIGURED_BODY = "Bad gateway: the edge is not configured; see the server log.\n"
+BAD_GATEWAY_BODY = "Bad gateway: the origin could not be reached.\n"
+UNAVAILABLE_BODY = "Service unavailable: tokens cannot be checked right now.\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a valid token belongs to."""
+
+    user_id: str
+    scopes: tuple[str, ...] = ()
+
+
+def _var(env: Any, name: str, default: str) -> str:
+    value = getattr(env, name, None)
+    return default if value is None else str(value)
+
+
+def presented_token(request: Request, cookie_name: str) -> tuple[str | None, bool]:
+    """The token the client sent and whether it came in the ``Authorization`` header.
+
+    A malformed ``Authorization`` header (not ``Bearer <token>``) counts as no token.
+    """
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.strip().partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip(), True
+    if cookie_name:
+        cookie = request.cookies.get(cookie_name)
+        if cookie:
+            return cookie, False
+    return None, False
+
+
+def well_formed(token: str) -> bool:
+    """Whether ``token`` may be looked up at all (length and RFC 6750 characters)."""
+    return len(token) <= MAX_TOKEN_LENGTH and TOKEN_PATTERN.fullmatch(token) is not None
+
+
+def parse_principal(user_id: object, metadata: object) -> Principal | None:
+    """The principal of a stored token, or ``None`` when the entry is unusable."""
+    if not isinstance(user_id, str) or not HEADER_VALUE_PATTERN.fullmatch(user_id):
+        return None
+    scopes: tuple[str, ...] = ()
+    if isinstance(metadata, dict) and "scopes" in metadata:
+        raw = metadata["scopes"]
+        if not isinstance(raw, list) or not all(
+            isinstance(s, str) and SCOPE_PATTERN.fullmatch(s) for s in raw
+        ):
+            return None
+        scopes = tuple(raw)
+    return Principal(user_id, scopes)
+
+
+def _cache_ttl(env: Any) -> int:
+    raw = _var(env, "TOKEN_CACHE_TTL", str(DEFAULT_TOKEN_CACHE_TTL))
+    try:
+        return max(int(raw), MIN_TOKEN_CACHE_TTL)
+    except ValueError:
+        logger.warning("edge_auth: TOKEN_CACHE_TTL=%r is not an integer", raw)
+        return DEFAULT_TOKEN_CACHE_TTL
+
+
+def _unauthorized(realm: str, body: str, *, invalid: bool) -> PlainTextResponse:
+    challenge = f'Bearer realm="{realm}"'
+    if invalid:
+        challenge += ', error="invalid_token"'
+    return PlainTextResponse(body, status_code=401, headers={"WWW-Authenticate": challenge})
+
+
+def _without_cookie(cookie_header: str, name: str) -> str:
+    """The ``Cookie`` header minus the cookie ``name``."""
+    jar = SimpleCookie()
+    try:
+        jar.load(cookie_header)
+    except Exception:  # unparseable: drop the whole header rather than leak the token
+        return ""
+    return "; ".join(f"{k}={m.coded_value}" for k, m in jar.items() if k != name)
+
+
+async def handle_request(
+    request: Request, env: Any, ctx: Any
+) -> httpx.Response | PlainTextResponse:
+    """Answer 401/403 at the edge, or proxy to the origin with the user id attached."""
+    realm = _var(env, "REALM", DEFAULT_REALM).replace('"', "")
+    cookie_name = _var(env, "AUTH_COOKIE", DEFAULT_AUTH_COOKIE)
+    token, from_header = presented_token(request, cookie_name)
+    if token is None:
+        return _unauthorized(realm, MISSING_BODY, invalid=False)
+    if not well_formed(token):
+        return _unauthorized(realm, INVALID_BODY, invalid=True)
+
+    binding = _var(env, "TOKENS_BINDING", DEFAULT_TOKENS_BINDING)
+    tokens = getattr(env, binding, None)
+    try:
+        base = origin_base(getattr(env, "ORIGIN", None), "ORIGIN")
+        if tokens is None:
+            raise OriginNotConfigured(f"no KV binding {binding!r} for the tokens")
+    except OriginNotConfigured as exc:
+        logger.error("edge_auth: %s", exc)
+        return PlainTextResponse(MISCONFIGURED_BODY, status_code=502)
+
+    key = _var(env, "TOKEN_PREFIX", DEFAULT_TOKEN_PREFIX) + token
+    try:
+        found = await tokens.get_with_metadata(key, cache_ttl=_cache_ttl(env))
+    except Exception as exc:  # fail closed: a store outage lets nobody in
+        logger.error("edge_auth: token lookup failed: %s", exc)
+        return PlainTextResponse(UNAVAILABLE_BODY, status_code=503)
+    principal = parse_principal(found.value, found.metadata) if found.value is not None else None
+    if principal is None:
+        if found.value is not None:
+            logger.warning("edge_auth: token entry %s... is malformed; refusing it", key[:12])
+        return _unauthorized(realm, INVALID_BODY, invalid=True)
+    required = _var(env, "REQUIRED_SCOPE", "")
+    if required and required not in principal.scopes:
+        return PlainTextResponse(FORBIDDEN_BODY, status_code=403)
+
+    user_header = _var(env, "USER_HEADER", DEFAULT_USER_HEADER)
+    scopes_header = _var(env, "SCOPES_HEADER", DEFAULT_SCOPES_HEADER)
+    drop = [user_header, scopes_header]
+    add = [(user_header, principal.user_id), (scopes_header, ",".join(principal.scopes))]
+    if from_header:
+        drop.append("authorization")
+    elif "cookie" in request.headers:
+        drop.append("cookie")
+        rest = _without_cookie("; ".join(request.headers.getlist("cookie")), cookie_name)
+        if rest:
+            add.append(("cookie", rest))
+    import httpx
+
+    try:
+        return await forward(request, ctx, base, drop=drop, add=add)
+    except httpx.TransportError as exc:
+        logger.error("edge_auth: origin %s unreachable: %s", base, exc)
+        return PlainTextResponse(BAD_GATEWAY_BODY, status_code=502)

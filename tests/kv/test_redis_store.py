@@ -1,0 +1,319 @@
+"""RedisStore against a real redis-server (the session fixture): layout, expiry, lists,
+streaming, batches, namespaces and outages. The shared store contract suite runs on
+Redis too (tests/kv/conftest.py); these cover what is specific to Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from kv.backends import open_store
+from kv.backends.base import WriteOp
+from kv.backends.redis import RedisStore, _lex_range, namespace_prefix
+from kv.errors import StoreUnavailable
+from kv.invalidation import decode_invalidation
+from kv.limits import INVALIDATION_CHANNEL, REDIS_NATIVE_TTL_MARGIN
+from tests.support import free_port
+
+NOW = 1_700_000_000.0  # a fake clock far behind wall time
+
+
+@pytest.fixture
+async def store(redis_url: str) -> AsyncIterator[RedisStore]:
+    async with RedisStore.from_url(redis_url) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def raw(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+async def test_open_store_redis_url_is_lazy_and_typed(redis_url: str) -> None:
+    store = open_store(redis_url)
+    assert isinstance(store, RedisStore)
+    assert store.url == redis_url
+    await store.check()
+    await store.aclose()
+
+
+async def test_redis_put_get_roundtrip_with_metadata(store: RedisStore) -> None:
+    await store.put("ns", "k", b"v", None, '{"a":1}')
+    entry = await store.get("ns", "k", NOW)
+    assert entry is not None
+    assert (entry.value, entry.expiration, entry.metadata) == (b"v", None, '{"a":1}')
+
+
+async def test_redis_put_replaces_whole_entry(store: RedisStore) -> None:
+    await store.put("ns", "k", b"one", NOW + 100, '{"a":1}')
+    await store.put("ns", "k", memoryview(b"two"), None, None)
+    entry = await store.get("ns", "k", NOW)
+    assert entry is not None
+    assert (entry.value, entry.expiration, entry.metadata) == (b"two", None, None)
+
+
+async def test_redis_empty_value_reads_back_empty(store: RedisStore) -> None:
+    await store.put("ns", "k", b"", None, None)
+    entry = await store.get("ns", "k", NOW)
+    assert entry is not None and entry.value == b""
+
+
+async def test_redis_keys_live_under_namespace_hash_tag(
+    store: RedisStore, raw: aioredis.Redis
+) -> None:
+    await store.put("my}ns", "k", b"v", None, None)
+    keys = sorted(await raw.keys("*"))
+    assert keys == [b"ew:namespaces", b"ew:{my%7Dns}:idx", b"ew:{my%7Dns}:m:k", b"ew:{my%7Dns}:v:k"]
+    assert namespace_prefix("a:b{c") == b"ew:{a%3Ab%7Bc}:"
+
+
+async def test_redis_expired_entry_is_filtered_by_passed_now(store: RedisStore) -> None:
+    await store.put("ns", "k", b"v", NOW + 60, None)
+    assert await store.get("ns", "k", NOW + 59.9) is not None
+    assert await store.get("ns", "k", NOW + 60) is None
+    assert await store.list_keys("ns", "", None, 10, NOW + 60) == []
+    assert await store.stream("ns", "k", NOW + 60, 4) is None
+
+
+async def test_redis_fake_clock_behind_wall_time_sets_no_native_ttl(
+    store: RedisStore, raw: aioredis.Redis
+) -> None:
+    # Expiration already past in wall time: Redis must not delete it while the fake
+    # clock still considers it live.
+    await store.put("ns", "k", b"v", NOW + 60, None)
+    assert await raw.pttl(b"ew:{ns}:v:k") == -1
+    assert (await store.get("ns", "k", NOW)) is not None
+
+
+async def test_redis_native_ttl_is_expiration_plus_margin(
+    store: RedisStore, raw: aioredis.Redis
+) -> None:
+    expiration = float(int(time.time()) + 3600)
+    await store.put("ns", "k", b"v", expiration, None)
+    expected_ms = int((expiration + REDIS_NATIVE_TTL_MARGIN) * 1000)
+    assert await raw.pexpiretime(b"ew:{ns}:v:k") == expected_ms
+    assert await raw.pexpiretime(b"ew:{ns}:m:k") == expected_ms
+    entry = await store.get("ns", "k", time.time())
+    assert entry is not None and entry.expiration == expiration
+
+
+async def test_redis_expired_entry_is_reclaimed_once_wall_time_agrees(
+    store: RedisStore, raw: aioredis.Redis
+) -> None:
+    await store.put("ns", "gone", b"v", NOW + 60, None)
+    await store.put("ns", "live", b"v", None, None)
+    assert await store.get("ns", "gone", NOW + 61) is None
+    assert await raw.exists(b"ew:{ns}:v:gone", b"ew:{ns}:m:gone") == 0
+    assert await raw.zrange(b"ew:{ns}:idx", 0, -1) == [b"live"]
+
+
+async def test_redis_fake_clock_ahead_never_deletes_what_wall_time_keeps(
+    store: RedisStore, raw: aioredis.Redis
+) -> None:
+    expiration = float(int(time.time()) + 3600)
+    await store.put("ns", "k", b"v", expiration, None)
+    # A namespace whose clock runs ahead sees it expired ...
+    assert await store.get("ns", "k", expiration + 1) is None
+    # ... but the entry stays for readers on the real clock.
+    assert await raw.exists(b"ew:{ns}:v:k") == 1
+    assert await store.get("ns", "k", time.time()) is not None
+
+
+async def test_redis_half_expired_entry_counts_as_missing(
+    store: RedisStore, raw: aioredis.Redis
+) -> None:
+    await store.put("ns", "k", b"v", None, None)
+    await raw.delete(b"ew:{ns}:m:k")  # as if Redis expired one of the two keys first
+    assert await store.get("ns", "k", NOW) is None
+    assert await store.list_keys("ns", "", None, 10, NOW) == []
+    assert await raw.exists(b"ew:{ns}:v:k") == 0
+
+
+async def test_redis_get_many_keeps_request_order(store: RedisStore) -> None:
+    await store.write_batch(
+        "ns", [WriteOp("a", b"1"), WriteOp("b", b"2", NOW + 60), WriteOp("c", b"3")]
+    )
+    entries = await store.get_many("ns", ["c", "missing", "a", "b"], NOW + 60)
+    assert [e.value if e else None for e in entries] == [b"3", None, b"1", None]
+
+
+async def test_redis_list_orders_by_utf8_bytes(store: RedisStore) -> None:
+    names = ["b", "a", "é", "z", "\uffff", "😀", "A", "a\x00"]
+    await store.write_batch("ns", [WriteOp(n, b"v") for n in names])
+    listed = [k.name for k in await store.list_keys("ns", "", None, 100, NOW)]
+    assert listed == sorted(names, key=lambda n: n.encode())
+
+
+async def test_redis_list_prefix_and_start_after(store: RedisStore) -> None:
+    names = ["a", "p", "p/1", "p/2", "p/3", "p0", "q"]
+    await store.write_batch("ns", [WriteOp(n, b"v", None, '"m"') for n in names])
+    page = await store.list_keys("ns", "p/", None, 2, NOW)
+    assert [k.name for k in page] == ["p/1", "p/2"]
+    assert page[0].metadata == '"m"'
+    rest = await store.list_keys("ns", "p/", "p/2", 10, NOW)
+    assert [k.name for k in rest] == ["p/3"]
+    # a cursor before the prefix range still starts at the prefix
+    assert [k.name for k in await store.list_keys("ns", "p/", "a", 1, NOW)] == ["p/1"]
+    assert await store.list_keys("ns", "%", None, 10, NOW) == []
+
+
+async def test_redis_list_fills_page_past_expired_keys(store: RedisStore) -> None:
+    ops = [WriteOp(f"k{i:03}", b"v", NOW + 60 if i % 3 else None) for i in range(90)]
+    await store.write_batch("ns", ops)
+    page = await store.list_keys("ns", "k", None, 20, NOW + 61)
+    assert [k.name for k in page] == [f"k{i:03}" for i in range(0, 60, 3)]
+    assert all(k.expiration is None for k in page)
+
+
+def test_lex_range_bounds() -> None:
+    assert _lex_range("", None) == (b"[", b"+")
+    assert _lex_range("ab", None) == (b"[ab", b"(ab\xff")
+    assert _lex_range("ab", "abc") == (b"(abc", b"(ab\xff")
+    assert _lex_range("ab", "a") == (b"[ab", b"(ab\xff")
+
+
+async def test_redis_stream_large_value_in_chunks(store: RedisStore, raw: aioredis.Redis) -> None:
+    value = bytes(range(256)) * 4096  # 1 MiB
+    await store.put("ns", "big", value, None, '{"x":1}')
+    streamed = await store.stream("ns", "big", NOW, 64 * 1024)
+    assert streamed is not None and streamed.size == len(value)
+    assert streamed.metadata == '{"x":1}'
+    chunks = [chunk async for chunk in streamed.chunks]
+    assert b"".join(chunks) == value
+    assert max(len(c) for c in chunks) == 64 * 1024
+    assert await raw.keys(b"ew:{ns}:s:*") == []  # snapshot removed afterwards
+
+
+async def test_redis_stream_is_consistent_when_replaced_midway(store: RedisStore) -> None:
+    old = b"o" * 300_000
+    await store.put("ns", "big", old, None, None)
+    streamed = await store.stream("ns", "big", NOW, 100_000)
+    assert streamed is not None
+    received = []
+    async for chunk in streamed.chunks:
+        received.append(chunk)
+        if len(received) == 1:
+            await store.put("ns", "big", b"n" * 300_000, None, None)
+    assert b"".join(received) == old
+
+
+async def test_redis_stream_small_value_and_missing(store: RedisStore) -> None:
+    await store.put("ns", "s", b"hello", None, None)
+    streamed = await store.stream("ns", "s", NOW, 1024)
+    assert streamed is not None
+    assert [c async for c in streamed.chunks] == [b"hello"]
+    assert await store.stream("ns", "nope", NOW, 1024) is None
+
+
+async def test_redis_value_of_25_mib_roundtrips(store: RedisStore) -> None:
+    value = b"\xab" * 26_214_400
+    await store.put("ns", "max", value, None, None)
+    entry = await store.get("ns", "max", NOW)
+    assert entry is not None and entry.value == value
+
+
+async def test_redis_write_batch_puts_and_deletes_together(store: RedisStore) -> None:
+    await store.put("ns", "old", b"x", None, None)
+    await store.write_batch("ns", [WriteOp("new", b"1", None, '"m"'), WriteOp("old", None)])
+    assert await store.get("ns", "old", NOW) is None
+    entry = await store.get("ns", "new", NOW)
+    assert entry is not None and entry.metadata == '"m"'
+
+
+async def test_redis_write_batch_is_one_transaction(store: RedisStore, raw: aioredis.Redis) -> None:
+    # A concurrent reader never sees half a batch.
+    ops = [WriteOp(f"k{i}", b"v") for i in range(200)]
+    seen: list[int] = []
+
+    async def watch() -> None:
+        for _ in range(50):
+            seen.append(await raw.zcard(b"ew:{ns}:idx"))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(store.write_batch("ns", ops), watch())
+    assert set(seen) <= {0, 200}
+
+
+async def test_redis_namespaces_are_isolated(store: RedisStore) -> None:
+    await store.put("one", "k", b"1", None, None)
+    await store.put("two", "k", b"2", None, None)
+    entry = await store.get("two", "k", NOW)
+    assert entry is not None and entry.value == b"2"
+    assert [k.name for k in await store.list_keys("one", "", None, 10, NOW)] == ["k"]
+    await store.delete_namespace("one")
+    assert await store.get("one", "k", NOW) is None
+    assert await store.get("two", "k", NOW) is not None
+
+
+async def test_redis_namespace_registry(store: RedisStore, raw: aioredis.Redis) -> None:
+    await store.create_namespace("empty")
+    await store.put("b-ns", "k", b"v", None, None)
+    assert await store.list_namespaces() == ["b-ns", "empty"]
+    await store.write_batch("big", [WriteOp(f"k{i}", b"v") for i in range(1200)])
+    await store.delete_namespace("big")
+    assert await store.list_namespaces() == ["b-ns", "empty"]
+    assert await raw.keys(b"ew:{big}:*") == []
+
+
+async def test_redis_delete_missing_key_succeeds(store: RedisStore) -> None:
+    await store.delete("ns", "never")
+    await store.put("ns", "k", b"v", None, None)
+    await store.delete("ns", "k")
+    assert await store.get("ns", "k", NOW) is None
+    assert await store.list_keys("ns", "", None, 10, NOW) == []
+
+
+async def test_redis_every_write_publishes_an_invalidation(
+    store: RedisStore, raw: aioredis.Redis
+) -> None:
+    pubsub = raw.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(INVALIDATION_CHANNEL)
+    await store.put("ns", "k", b"v", None, None)
+    await store.write_batch("ns", [WriteOp("a", b"1"), WriteOp("b", None)])
+    await store.delete_namespace("ns")
+    got = []
+    deadline = time.monotonic() + 5
+    while len(got) < 3 and time.monotonic() < deadline:
+        message = await pubsub.get_message(timeout=1)
+        if message is not None:  # None: the ignored subscribe confirmation
+            got.append(decode_invalidation(message["data"]))
+    await pubsub.aclose()
+    assert [(m.origin, m.namespace, m.keys) for m in got if m] == [
+        (store.origin, "ns", ("k",)),
+        (store.origin, "ns", ("a", "b")),
+        (store.origin, "ns", None),
+    ]
+
+
+async def test_redis_unreachable_is_store_unavailable_quickly() -> None:
+    store = RedisStore.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=r"127\.0\.0\.1"):
+        await store.get("ns", "k", NOW)
+    with pytest.raises(StoreUnavailable):
+        await store.put("ns", "k", b"v", None, None)
+    with pytest.raises(StoreUnavailable):
+        await store.check()
+    assert time.monotonic() - started < 3
+    await store.aclose()
+
+
+async def test_redis_store_survives_a_new_event_loop(redis_url: str) -> None:
+    # The CLI may run several asyncio.run() calls with one store object.
+    store = RedisStore.from_url(redis_url)
+    await store.put("ns", "k", b"v", None, None)
+
+    def in_other_loop() -> bytes | None:
+        async def read() -> bytes | None:
+            entry = await store.get("ns", "k", NOW)
+            return entry.value if entry else None
+
+        return asyncio.run(read())
+
+    assert await asyncio.to_thread(in_other_loop) == b"v"

@@ -132,6 +132,9 @@ async def forward(
     kwargs: dict[str, Any] = {
         "method": request.method,
         "headers": upstream_headers(request, drop=drop, add=add),
+        # Unread, to stream through; redirects are the client's to follow, not ours.
+        "stream": True,
+        "follow_redirects": False,
     }
     if _has_body(request):
         kwargs["content"] = request.stream()

@@ -11,6 +11,7 @@ A layer is flat: top-level keys, and ``section.field`` for tables
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
 import typing
@@ -72,7 +73,7 @@ def find_config_file(path: str | Path | None, cwd: Path, environ: Mapping[str, s
     else the first edgeworks.toml in ``cwd`` or its parents, else ``None``."""
     given, label = (path, "--config") if path is not None else (environ.get(ENV_CONFIG), ENV_CONFIG)
     if given:
-        candidate = (cwd / Path(given)).absolute()
+        candidate = absolute(cwd, given)
         if candidate.is_dir():
             candidate = candidate / CONFIG_FILENAME
         if not candidate.is_file():
@@ -213,7 +214,7 @@ def resolve_layer_paths(layer: Layer, *, base: Path, state_dir: Path) -> None:
         if isinstance(value, str):
             if not value.strip():
                 raise ConfigError(f"{layer.labels[dotted]}: {dotted} = '' is invalid: give a path")
-            layer.values[dotted] = str((base / value).absolute())
+            layer.values[dotted] = str(absolute(base, value))
     store = layer.values.get("kv.store")
     if isinstance(store, str):
         label = layer.labels["kv.store"]
@@ -245,8 +246,13 @@ def resolve_store_url(store: str, base: Path, state_dir: Path, label: str) -> st
     raise ConfigError(f"{label}: kv.store = {store!r} is not a known store: {hint}use {allowed}")
 
 
+def absolute(base: Path, path: str | Path) -> Path:
+    """``path`` against ``base``, with ``..`` collapsed (symlinks are kept as written)."""
+    return Path(os.path.normpath(base / path))
+
+
 def _sqlite_url(path: Path, query: str) -> str:
-    url = "sqlite:///" + str(path.absolute()).lstrip("/")
+    url = "sqlite:///" + str(absolute(Path.cwd(), path)).lstrip("/")
     return f"{url}?{query}" if query else url
 
 

@@ -338,7 +338,7 @@ def test_config_env_errors_name_the_variable(tmp_path: Path) -> None:
 
 
 def test_config_unknown_override_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="kv.foo"):
+    with pytest.raises(ConfigError, match=r"kv\.foo"):
         load_config(cwd=tmp_path, environ={}, overrides={"kv.foo": 1})
 
 

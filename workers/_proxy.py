@@ -3,8 +3,8 @@
 The request goes out through ``ctx.fetch`` (the runtime's shared HTTP client and
 subrequest limit): same method, path, query, headers (minus hop-by-hop ones) and
 body (streamed, not read into memory). The origin's ``httpx.Response`` comes back
-with its hop-by-hop headers removed; the runtime streams its body to the client
-unchanged (``aiter_raw``: ``Content-Encoding`` and ``Content-Length`` stay valid).
+unread; the runtime streams its body to the client unchanged (``aiter_raw``:
+``Content-Encoding`` and ``Content-Length`` stay valid) minus hop-by-hop headers.
 """
 
 from __future__ import annotations
@@ -124,11 +124,9 @@ async def forward(
 ) -> httpx.Response:
     """Send ``request`` to the origin at ``base`` through ``ctx.fetch``; the body streams.
 
-    The returned response streams the origin's body; its hop-by-hop headers are
-    removed so the server frames the body for its own connection.
+    The returned response is unread: returned from a handler, the runtime streams
+    it to the client (dropping its hop-by-hop headers).
     """
-    import httpx
-
     kwargs: dict[str, Any] = {
         "method": request.method,
         "headers": upstream_headers(request, drop=drop, add=add),
@@ -139,11 +137,6 @@ async def forward(
     if _has_body(request):
         kwargs["content"] = request.stream()
     response: httpx.Response = await ctx.fetch(upstream_url(request, base), **kwargs)
-    raw = response.headers.raw
-    removed = HOP_BY_HOP | _connection_tokens(raw)
-    response.headers = httpx.Headers(
-        [(k, v) for k, v in raw if k.decode("latin-1").lower() not in removed]
-    )
     return response
 
 

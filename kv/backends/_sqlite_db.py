@@ -1,0 +1,241 @@
+"""SQL, schema and connection helpers of the SQLite store (private to ``sqlite.py``).
+
+Layout of one store file::
+
+    kv          (ns TEXT, key BLOB, expiration REAL NULL, metadata TEXT NULL, value BLOB)
+                PRIMARY KEY (ns, key); a rowid table, because ``Connection.blobopen``
+                (streamed reads) needs a rowid. ``value`` is the last column so that
+                reading ``expiration``/``metadata`` never walks a large value's
+                overflow pages.
+    kv_expiration  partial index (ns, expiration) WHERE expiration IS NOT NULL: the sweep
+    namespaces  (ns TEXT PRIMARY KEY) WITHOUT ROWID: namespaces created while empty
+
+Keys are stored as their UTF-8 bytes, so the BLOB order (memcmp) is the UTF-8 byte
+order that ``list`` promises, and a prefix is a range of the primary key index.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from pathlib import Path
+
+from kv.errors import StoreCorrupt, StoreUnavailable
+from kv.limits import (
+    SQLITE_CACHE_KIB,
+    SQLITE_JOURNAL_SIZE_LIMIT,
+    SQLITE_RETRY_BACKOFF_BASE,
+    SQLITE_RETRY_BACKOFF_CAP,
+)
+
+# "EWKV": marks a file as an edgeworks KV store (PRAGMA application_id).
+APPLICATION_ID = 0x45574B56
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS kv (
+    ns TEXT NOT NULL,
+    key BLOB NOT NULL,
+    expiration REAL,
+    metadata TEXT,
+    value BLOB NOT NULL,
+    PRIMARY KEY (ns, key)
+);
+CREATE INDEX IF NOT EXISTS kv_expiration ON kv (ns, expiration) WHERE expiration IS NOT NULL;
+CREATE TABLE IF NOT EXISTS namespaces (ns TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+
+GET = "SELECT expiration, metadata, value FROM kv WHERE ns = ? AND key = ?"
+# A stream's first look: the value itself only when it fits in one chunk
+# (length() of a BLOB reads the row header, not the value).
+GET_SMALL = (
+    "SELECT length(value), expiration, metadata,"
+    " CASE WHEN length(value) <= ? THEN value END FROM kv WHERE ns = ? AND key = ?"
+)
+GET_HEAD = "SELECT rowid, length(value), expiration, metadata FROM kv WHERE ns = ? AND key = ?"
+UPSERT = (
+    "INSERT INTO kv (ns, key, expiration, metadata, value) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (ns, key) DO UPDATE SET expiration = excluded.expiration,"
+    " metadata = excluded.metadata, value = excluded.value"
+)
+DELETE = "DELETE FROM kv WHERE ns = ? AND key = ?"
+# Reclaims an entry only if it is still the expired one: a newer put may have replaced it.
+DELETE_EXPIRED = "DELETE FROM kv WHERE ns = ? AND key = ? AND expiration <= ?"
+SWEEP = (
+    "DELETE FROM kv WHERE rowid IN (SELECT rowid FROM kv WHERE ns = ? AND expiration <= ? LIMIT ?)"
+)
+NEXT_NAMESPACE = "SELECT ns FROM kv WHERE ns > ? ORDER BY ns LIMIT 1"
+CREATED_NAMESPACES = "SELECT ns FROM namespaces"
+CREATE_NAMESPACE = "INSERT OR IGNORE INTO namespaces (ns) VALUES (?)"
+DROP_NAMESPACE_KEYS = "DELETE FROM kv WHERE ns = ?"
+DROP_NAMESPACE = "DELETE FROM namespaces WHERE ns = ?"
+
+_LIVE = "(expiration IS NULL OR expiration > ?)"
+
+
+def get_many_sql(count: int) -> str:
+    """A bulk get of ``count`` keys in one query (the primary key index, once per key)."""
+    marks = ", ".join("?" * count)
+    return f"SELECT key, expiration, metadata, value FROM kv WHERE ns = ? AND key IN ({marks})"
+
+
+def list_query(
+    namespace: str, prefix: bytes, start_after: bytes | None, limit: int, now: float
+) -> tuple[str, tuple[object, ...]]:
+    """The SQL and parameters of one list page: a range of the primary key index.
+
+    The lower bound is whichever of ``prefix`` (inclusive) and ``start_after``
+    (exclusive) is larger, computed here so SQLite sees exactly one lower bound and
+    seeks to it instead of scanning from the other. Expired rows are skipped in SQL,
+    so ``LIMIT`` counts live rows only.
+    """
+    sql = "SELECT key, expiration, metadata FROM kv WHERE ns = ?"
+    params: list[object] = [namespace]
+    if start_after is not None and start_after >= prefix:
+        sql += " AND key > ?"
+        params.append(start_after)
+    else:
+        sql += " AND key >= ?"
+        params.append(prefix)
+    upper = prefix_upper_bound(prefix)
+    if upper is not None:
+        sql += " AND key < ?"
+        params.append(upper)
+    sql += f" AND {_LIVE} ORDER BY key LIMIT ?"
+    params += [now, limit]
+    return sql, tuple(params)
+
+
+def prefix_upper_bound(prefix: bytes) -> bytes | None:
+    """The smallest byte string greater than every string starting with ``prefix``,
+    or ``None`` when there is none (empty prefix, or only 0xFF bytes).
+
+    >>> prefix_upper_bound(b"a/")
+    b'a0'
+    """
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        return None
+    return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
+def connect(path: Path, busy_timeout: float, *, synchronous: str = "normal") -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), usable from any thread.
+
+    ``check_same_thread=False`` because the store hands connections between the event
+    loop thread and finalizers; the store itself never uses one connection from two
+    threads at once (the writer's lives on the writer thread, the reader's on the loop).
+    """
+    conn = sqlite3.connect(
+        path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        conn.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def prepare(conn: sqlite3.Connection, path: Path, busy_timeout: float) -> None:
+    """Switch the file to WAL and create the schema, or check it is ours.
+
+    Runs on the writer connection when the store is first used. A file that is some
+    other SQLite database (tables, but not our ``application_id``) is ``StoreCorrupt``:
+    we never write into a database we did not create.
+    """
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if app_id != APPLICATION_ID:
+        tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
+        if app_id != 0 or tables:
+            raise StoreCorrupt(
+                f"{path} is a SQLite database but not an edgeworks KV store "
+                f"(application_id {app_id:#x}, {tables} schema objects); "
+                "point the store at a new file"
+            )
+    elif version > SCHEMA_VERSION:
+        raise StoreCorrupt(
+            f"{path} has KV schema version {version}, newer than this edgeworks "
+            f"understands ({SCHEMA_VERSION}); upgrade edgeworks"
+        )
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise StoreUnavailable(
+            f"{path}: the file system does not support SQLite WAL mode (journal_mode stays "
+            f"{mode!r}); put the store on a local disk"
+        )
+    conn.execute(f"PRAGMA journal_size_limit = {SQLITE_JOURNAL_SIZE_LIMIT}")
+    if app_id == APPLICATION_ID and version == SCHEMA_VERSION:
+        return
+    # Statement by statement: executescript() would COMMIT the open transaction first.
+    begin_immediate(conn, busy_timeout)
+    try:
+        for statement in SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def begin_immediate(conn: sqlite3.Connection, busy_timeout: float) -> None:
+    """Take the write lock now (``BEGIN IMMEDIATE``), retrying with backoff.
+
+    Taking the lock up front means a transaction never has to upgrade a read lock,
+    the one case where WAL returns ``SQLITE_BUSY`` without waiting. SQLite's busy
+    handler waits up to ``busy_timeout`` inside each attempt; attempts that fail
+    at once (busy snapshot, recovery by another process) are retried with jittered
+    exponential backoff until ``busy_timeout`` has passed since the first one. Runs on
+    the writer thread, so sleeping here never stalls the event loop.
+    """
+    deadline = time.monotonic() + busy_timeout
+    pause = SQLITE_RETRY_BACKOFF_BASE
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause * (0.5 + random.random() / 2))
+        pause = min(pause * 2, SQLITE_RETRY_BACKOFF_CAP)
+
+
+# Primary result codes (the low byte of an extended code), from sqlite3.h.
+_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+_CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+# SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_PROTOCOL
+_UNAVAILABLE_CODES = {3, 8, 10, 13, 14, 15}
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """True when ``exc`` means another connection holds a lock (retryable)."""
+    return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _BUSY_CODES
+
+
+def translate(exc: sqlite3.Error, path: Path, busy_timeout: float) -> Exception:
+    """The store error for a ``sqlite3`` error: what was wrong, with the path.
+
+    Locks held too long and I/O trouble are ``StoreUnavailable`` (the namespace
+    answers 503); a damaged file is ``StoreCorrupt``; anything else (a bug of ours)
+    is returned unchanged.
+    """
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+    if code in _BUSY_CODES:
+        return StoreUnavailable(
+            f"{path} stayed locked by another connection for more than {busy_timeout:g} s "
+            f"({exc}); another process holds a long write transaction"
+        )
+    if code in _CORRUPT_CODES:
+        return StoreCorrupt(f"{path} is damaged or not a SQLite database: {exc}")
+    if code in _UNAVAILABLE_CODES:
+        return StoreUnavailable(f"{path}: {exc}")
+    return exc

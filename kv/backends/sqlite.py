@@ -1,0 +1,534 @@
+"""The SQLite store: the embedded default. One file, WAL, shared safely by the
+processes of one host.
+
+- **Reads run inline** on the event loop on one reader connection: in WAL mode a
+  reader never waits for a writer, and a primary-key lookup takes microseconds.
+- **Writes run on one writer thread** with its own connection (a one-thread
+  executor), so a write waiting for another process's lock never stalls the loop.
+  Every write transaction starts with ``BEGIN IMMEDIATE`` (retried with backoff), so
+  "database is locked" never reaches the caller unless the lock is held for longer
+  than the busy timeout, and then it is ``StoreUnavailable`` (a 503).
+- **Durability**: a write is committed to the WAL before ``put`` returns, which
+  survives ``kill -9`` of the process. ``synchronous=normal`` (default) may lose the
+  last commits on power loss or an OS crash; ``?synchronous=full`` syncs the WAL on
+  every commit and survives those too (if the disk honours fsync).
+- **Expiry**: expired rows are never returned; they are reclaimed lazily when a read
+  finds one and by a bounded sweep every ``sweep_interval`` seconds, always with a
+  ``now`` that a namespace passed in, so no entry its clock still considers live is
+  dropped.
+- **Large values** go to SQLite as the caller's buffer (no copy here) and stream out
+  through ``blobopen`` chunk by chunk (see ``_sqlite_stream``).
+- Nothing touches the disk until the first call: then the folder, the file, WAL mode
+  and the schema are created (``_sqlite_db``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import logging
+import os
+import sqlite3
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from kv.backends import _sqlite_db as db
+from kv.backends._sqlite_stream import OneChunk, StreamPool, open_stream
+from kv.backends.base import Buffer, Entry, KeyInfo, StreamEntry, WriteOp
+from kv.errors import StoreCorrupt, StoreUnavailable
+from kv.limits import (
+    SQLITE_BUSY_TIMEOUT,
+    SQLITE_PARAMS_PER_QUERY,
+    SQLITE_STREAM_POOL,
+    SQLITE_SWEEP_BATCH,
+    SQLITE_SWEEP_INTERVAL,
+    SQLITE_SYNCHRONOUS_MODES,
+)
+
+__all__ = ["SQLiteStore"]
+
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+# Stores of this process, so a fork() child drops the connections it inherited.
+_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+# Connections inherited across fork(): never used or closed in the child (closing them
+# could disturb the parent's locks; sqlite.org/howtocorrupt.html §2.6).
+_INHERITED: list[sqlite3.Connection] = []
+
+
+class SQLiteStore:
+    """A store in one SQLite file.
+
+    >>> store = open_store("sqlite:///srv/app/.edgeworks/state/kv.sqlite3?synchronous=full")
+    >>> store = SQLiteStore("/tmp/kv.sqlite3", busy_timeout=1.0)
+
+    URL options: ``synchronous`` (``normal`` or ``full``) and ``timeout`` (seconds to
+    wait for another process's lock, default 5).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = SQLITE_SYNCHRONOUS_MODES[0],
+        busy_timeout: float = SQLITE_BUSY_TIMEOUT,
+        sweep_interval: float = SQLITE_SWEEP_INTERVAL,
+        sweep_batch: int = SQLITE_SWEEP_BATCH,
+        monotonic: Callable[[], float] = time.monotonic,
+        url: str | None = None,
+    ) -> None:
+        mode = synchronous.lower()
+        if mode not in SQLITE_SYNCHRONOUS_MODES:
+            allowed = ", ".join(SQLITE_SYNCHRONOUS_MODES)
+            raise ValueError(f"Invalid SQLite synchronous mode {synchronous!r}: allowed {allowed}")
+        if busy_timeout < 0:
+            raise ValueError(f"Invalid SQLite busy timeout {busy_timeout!r}: must be >= 0 seconds")
+        self.path = Path(path).absolute()
+        self.url = url or "sqlite://" + quote(str(self.path))
+        self.synchronous = mode
+        self.busy_timeout = busy_timeout
+        self._sweep_interval = sweep_interval
+        self._sweep_batch = sweep_batch
+        self._monotonic = monotonic
+        self._next_sweep = monotonic() + sweep_interval
+        self._seen_now: dict[str, float] = {}  # namespace -> latest ``now`` it passed
+        self._reclaiming: set[tuple[str, bytes]] = set()
+        self._reader: sqlite3.Connection | None = None
+        self._writer: sqlite3.Connection | None = None  # only ever used on the writer thread
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._ready: concurrent.futures.Future[None] | None = None
+        self._pool = StreamPool(self._open_reader, SQLITE_STREAM_POOL)
+        self._closed = False
+        _STORES.add(self)
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteStore:
+        """Parse ``sqlite:///abs/path[?synchronous=full&timeout=5]``; no I/O happens here.
+
+        The path is everything after ``sqlite://``, so ``sqlite:///data/kv.sqlite3`` is
+        ``/data/kv.sqlite3``: by URL rules a sqlite URL path is always absolute.
+        """
+        parts = urlsplit(url)
+        if parts.scheme != "sqlite":
+            raise ValueError(f"Not a SQLite store URL: {url!r} (expected sqlite:///path)")
+        if parts.netloc not in ("", "localhost"):
+            raise ValueError(
+                f"Invalid SQLite store URL {url!r}: it names host {parts.netloc!r}; "
+                "use three slashes, sqlite:///path/to/kv.sqlite3"
+            )
+        path = unquote(parts.path)
+        if path.strip("/") == "":
+            raise ValueError(f"Invalid SQLite store URL {url!r}: it names no file")
+        options: dict[str, str] = {}
+        for name, value in parse_qsl(parts.query, keep_blank_values=True):
+            if name not in ("synchronous", "timeout"):
+                raise ValueError(
+                    f"Unknown SQLite store option {name!r} in {url!r}: allowed synchronous, timeout"
+                )
+            options[name] = value
+        timeout = SQLITE_BUSY_TIMEOUT
+        if "timeout" in options:
+            try:
+                timeout = float(options["timeout"])
+            except ValueError:
+                raise ValueError(
+                    f"Invalid SQLite store option timeout={options['timeout']!r} in {url!r}: "
+                    "seconds, e.g. timeout=5"
+                ) from None
+        return cls(
+            path,
+            synchronous=options.get("synchronous", SQLITE_SYNCHRONOUS_MODES[0]),
+            busy_timeout=timeout,
+            url=url,
+        )
+
+    async def __aenter__(self) -> SQLiteStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # --- reads (inline on the loop) --------------------------------------------
+
+    async def get(self, namespace: str, key: str, now: float) -> Entry | None:
+        """The live entry of ``key``, or ``None`` when absent or expired."""
+        conn = self._reader if self._reader is not None else await self._open()
+        raw = key.encode()
+        try:
+            row = conn.execute(db.GET, (namespace, raw)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        self._saw(namespace, now)
+        if row is None:
+            return None
+        expiration = row[0]
+        if expiration is not None and expiration <= now:
+            self._reclaim(namespace, raw, now)
+            return None
+        return Entry(row[2], expiration, row[1])
+
+    async def get_many(self, namespace: str, keys: Sequence[str], now: float) -> list[Entry | None]:
+        """Live entries of ``keys`` in the same order (``None`` for missing)."""
+        conn = self._reader if self._reader is not None else await self._open()
+        raws = [key.encode() for key in keys]
+        unique = list(dict.fromkeys(raws))
+        found: dict[bytes, Entry] = {}
+        try:
+            for start in range(0, len(unique), SQLITE_PARAMS_PER_QUERY):
+                part = unique[start : start + SQLITE_PARAMS_PER_QUERY]
+                rows = conn.execute(db.get_many_sql(len(part)), (namespace, *part)).fetchall()
+                for raw, expiration, metadata, value in rows:
+                    if expiration is not None and expiration <= now:
+                        self._reclaim(namespace, raw, now)
+                    else:
+                        found[raw] = Entry(value, expiration, metadata)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        self._saw(namespace, now)
+        return [found.get(raw) for raw in raws]
+
+    async def stream(
+        self, namespace: str, key: str, now: float, chunk_size: int
+    ) -> StreamEntry | None:
+        """The live entry of ``key`` as chunks of at most ``chunk_size`` bytes.
+
+        A value of at most one chunk is read whole; a larger one streams from a
+        snapshot, so the chunks always belong to one version of the value.
+        """
+        conn = self._reader if self._reader is not None else await self._open()
+        raw = key.encode()
+        try:
+            row = conn.execute(db.GET_SMALL, (chunk_size, namespace, raw)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        self._saw(namespace, now)
+        if row is None:
+            return None
+        size, expiration, metadata, value = row
+        if expiration is not None and expiration <= now:
+            self._reclaim(namespace, raw, now)
+            return None
+        if value is not None:
+            return StreamEntry(size, OneChunk(value), expiration, metadata)
+        return open_stream(self._pool, namespace, raw, now, chunk_size, self._translate)
+
+    async def list_keys(
+        self,
+        namespace: str,
+        prefix: str,
+        start_after: str | None,
+        limit: int,
+        now: float,
+    ) -> list[KeyInfo]:
+        """Up to ``limit`` live keys starting with ``prefix`` and ordered after
+        ``start_after`` (exclusive) by UTF-8 bytes: one range of the primary key index."""
+        if limit <= 0:
+            return []
+        conn = self._reader if self._reader is not None else await self._open()
+        after = None if start_after is None else start_after.encode()
+        sql, params = db.list_query(namespace, prefix.encode(), after, limit, now)
+        try:
+            rows = conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        self._saw(namespace, now)
+        return [KeyInfo(raw.decode(), expiration, metadata) for raw, expiration, metadata in rows]
+
+    async def list_namespaces(self) -> list[str]:
+        """Ids of namespaces that were created or hold keys, sorted.
+
+        Namespaces holding keys are found by skipping through the primary key index
+        (one seek per namespace), not by scanning every key.
+        """
+        conn = self._reader if self._reader is not None else await self._open()
+        try:
+            names = {row[0] for row in conn.execute(db.CREATED_NAMESPACES)}
+            row = conn.execute(db.NEXT_NAMESPACE, ("",)).fetchone()
+            while row is not None:
+                names.add(row[0])
+                row = conn.execute(db.NEXT_NAMESPACE, (row[0],)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        return sorted(names)
+
+    # --- writes (on the writer thread) -------------------------------------------
+
+    async def put(
+        self,
+        namespace: str,
+        key: str,
+        value: Buffer,
+        expiration: float | None,
+        metadata: str | None,
+    ) -> None:
+        """Replace the whole entry; committed (durable) when this returns."""
+        params = (namespace, key.encode(), expiration, metadata, value)
+        await self._write(lambda conn: conn.execute(db.UPSERT, params))
+
+    async def delete(self, namespace: str, key: str) -> None:
+        """Remove ``key``; a missing key is not an error."""
+        params = (namespace, key.encode())
+        await self._write(lambda conn: conn.execute(db.DELETE, params))
+
+    async def write_batch(self, namespace: str, ops: Sequence[WriteOp]) -> None:
+        """Apply every op in one transaction (all or nothing), in order.
+
+        Runs of puts and runs of deletes each go to SQLite as one ``executemany``.
+        """
+        if not ops:
+            return
+
+        def apply(conn: sqlite3.Connection) -> None:
+            for deleting, run in itertools.groupby(ops, key=lambda op: op.value is None):
+                if deleting:
+                    conn.executemany(db.DELETE, ((namespace, op.key.encode()) for op in run))
+                else:
+                    conn.executemany(
+                        db.UPSERT,
+                        (
+                            (namespace, op.key.encode(), op.expiration, op.metadata, op.value)
+                            for op in run
+                        ),
+                    )
+
+        await self._write(apply)
+
+    async def create_namespace(self, namespace: str) -> None:
+        """Register an empty namespace (idempotent)."""
+        await self._write(lambda conn: conn.execute(db.CREATE_NAMESPACE, (namespace,)))
+
+    async def delete_namespace(self, namespace: str) -> None:
+        """Remove a namespace and every key in it, in one transaction."""
+
+        def drop(conn: sqlite3.Connection) -> None:
+            conn.execute(db.DROP_NAMESPACE_KEYS, (namespace,))
+            conn.execute(db.DROP_NAMESPACE, (namespace,))
+
+        await self._write(drop)
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    async def check(self) -> None:
+        """Open the file, run ``PRAGMA quick_check`` and take the write lock once.
+
+        Raises ``StoreCorrupt`` (naming the path and what is wrong) for a damaged file,
+        a file that is not a SQLite database, or a database that is not a KV store;
+        ``StoreUnavailable`` when another process holds the write lock for longer than
+        the busy timeout or the file cannot be opened or written.
+        """
+        await self._open()
+
+        def quick_check(conn: sqlite3.Connection) -> None:
+            problems = [str(row[0]) for row in conn.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                shown = "; ".join(problems[:5])
+                more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+                raise StoreCorrupt(f"{self.path} failed SQLite's quick check: {shown}{more}")
+
+        await self._run_on_writer(quick_check)
+        # An empty transaction: proves the write lock can be taken within the timeout.
+        await self._write(lambda conn: None)
+
+    async def aclose(self) -> None:
+        """Finish queued writes, then close every connection and the writer thread."""
+        if self._closed:
+            return
+        self._closed = True
+        _STORES.discard(self)
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+        self._pool.close()
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.get_running_loop().run_in_executor(executor, self._close_writer)
+            executor.shutdown(wait=True)
+
+    # --- helpers -------------------------------------------------------------------
+
+    async def _open(self) -> sqlite3.Connection:
+        """Open the store on first use: writer (folder, WAL, schema), then the reader."""
+        if self._closed:
+            raise StoreUnavailable(f"{self.url} is closed")
+        if self._ready is None:
+            self._ready = self._writer_executor().submit(self._open_writer)
+        ready = self._ready
+        try:
+            # Shielded: a cancelled caller must not cancel the opening others wait for.
+            await asyncio.shield(asyncio.wrap_future(ready))
+        except (StoreCorrupt, StoreUnavailable):
+            if self._ready is ready:
+                self._ready = None  # try again next call: the file may have been fixed
+            raise
+        if self._reader is None:
+            self._reader = self._open_reader()
+        return self._reader
+
+    def _writer_executor(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="edgeworks-sqlite-writer"
+            )
+        return self._executor
+
+    def _open_writer(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the folder of {self.path}: {exc}") from exc
+        try:
+            conn = db.connect(self.path, self.busy_timeout, synchronous=self.synchronous)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        try:
+            db.prepare(conn, self.path, self.busy_timeout)
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._translate(exc) from exc
+            raise
+        self._writer = conn
+
+    def _open_reader(self) -> sqlite3.Connection:
+        try:
+            conn = db.connect(self.path, self.busy_timeout)
+            conn.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        return conn
+
+    def _close_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+
+    async def _write(self, work: Callable[[sqlite3.Connection], object]) -> None:
+        """Run ``work`` in one ``BEGIN IMMEDIATE`` transaction on the writer thread."""
+
+        def transaction(conn: sqlite3.Connection) -> None:
+            db.begin_immediate(conn, self.busy_timeout)
+            try:
+                work(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+        await self._run_on_writer(transaction)
+        if self._monotonic() >= self._next_sweep:
+            self._schedule_sweep()
+
+    async def _run_on_writer(self, job: Callable[[sqlite3.Connection], _T]) -> _T:
+        if self._reader is None:
+            await self._open()
+        executor = self._executor
+        if executor is None or self._closed:
+            raise StoreUnavailable(f"{self.url} is closed")
+        return await asyncio.get_running_loop().run_in_executor(executor, self._on_writer, job)
+
+    def _on_writer(self, job: Callable[[sqlite3.Connection], _T]) -> _T:
+        conn = self._writer
+        if conn is None:
+            raise StoreUnavailable(f"{self.url} is closed")
+        try:
+            return job(conn)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+
+    def _submit(self, job: Callable[[sqlite3.Connection], object]) -> None:
+        """Queue background work (reclaim, sweep) on the writer; failures are logged."""
+        executor = self._executor
+        if executor is None or self._closed:
+            return
+        future = executor.submit(self._on_writer, job)
+        future.add_done_callback(_log_failure)
+
+    def _saw(self, namespace: str, now: float) -> None:
+        """Remember the namespace's clock for sweeps; start one when it is due."""
+        self._seen_now[namespace] = now
+        if self._monotonic() >= self._next_sweep:
+            self._schedule_sweep()
+
+    def _reclaim(self, namespace: str, raw: bytes, now: float) -> None:
+        """Delete an expired entry a read found, unless a newer put replaced it."""
+        token = (namespace, raw)
+        if token in self._reclaiming:
+            return
+        self._reclaiming.add(token)
+
+        def reclaim(conn: sqlite3.Connection) -> None:
+            try:
+                db.begin_immediate(conn, self.busy_timeout)
+                conn.execute(db.DELETE_EXPIRED, (namespace, raw, now))
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                self._reclaiming.discard(token)
+
+        self._submit(reclaim)
+
+    def _schedule_sweep(self) -> None:
+        self._next_sweep = self._monotonic() + self._sweep_interval
+        clocks = dict(self._seen_now)
+        if clocks:
+            self._submit(lambda conn: self._sweep(conn, clocks))
+
+    def _sweep(self, conn: sqlite3.Connection, clocks: dict[str, float]) -> None:
+        """Delete at most ``sweep_batch`` expired entries, each by its namespace's clock."""
+        budget = self._sweep_batch
+        db.begin_immediate(conn, self.busy_timeout)
+        try:
+            for namespace, now in clocks.items():
+                budget -= conn.execute(db.SWEEP, (namespace, now, budget)).rowcount
+                if budget <= 0:
+                    break
+            conn.execute("COMMIT")
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        if budget <= 0:
+            self._next_sweep = self._monotonic()  # more to reclaim: sweep again soon
+
+    def _translate(self, exc: sqlite3.Error) -> Exception:
+        return db.translate(exc, self.path, self.busy_timeout)
+
+    def _abandon_after_fork(self) -> None:
+        """In a fork() child: forget the parent's connections and writer thread."""
+        for conn in (self._reader, self._writer, *self._pool.abandon()):
+            if conn is not None:
+                _INHERITED.append(conn)
+        self._reader = self._writer = None
+        self._executor = None
+        self._ready = None
+        self._reclaiming.clear()
+
+
+def _log_failure(future: concurrent.futures.Future[object]) -> None:
+    if future.cancelled():
+        return
+    exc = future.exception()
+    if exc is not None:
+        _log.warning("background KV maintenance failed: %s", exc)
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_STORES):
+        store._abandon_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

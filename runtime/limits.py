@@ -18,3 +18,63 @@ DEFAULT_SITE_KEEP = 2  # manifests whose assets survive a deploy
 DEFAULT_SITE_CACHE_CONTROL = "public, max-age=0, must-revalidate"  # Cache-Control of assets
 
 # --- runtime: dispatch, limits, serve (H5) ----------------------------------------
+WORKER_MODULE_PREFIX = "_edgeworks_worker_"  # unique module names of loaded workers
+CPU_CHECK_INTERVAL_MS = 20  # ms between watchdog checks at most (also cpu_ms / 4)
+CPU_INTERRUPT_SIGNAL = "SIGUSR2"  # signal the watchdog sends to the loop thread
+SERVE_DEFAULT_HOST = "127.0.0.1"
+SERVE_DEFAULT_PORT = 8787
+HEALTH_PATH = "/__edgeworks/health"  # answers 200 in serve and dev
+DEV_PATH_PREFIX = "/__edgeworks/"  # everything else below it is dev-only (404 in serve)
+HOP_BY_HOP_HEADERS = frozenset(  # never copied between an origin response and ours
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+# --- runtime messages ---------------------------------------------------------------
+MSG_CPU_EXCEEDED = "Worker exceeded CPU time limit"  # 503
+MSG_WALL_EXCEEDED = "Worker exceeded wall time limit"  # 504
+MSG_BODY_TOO_LARGE = "Request body too large: {size} bytes exceeds limit of {limit} bytes"  # 413
+MSG_SUBREQUESTS = (
+    "Too many subrequests: this request made {count} fetch calls; "
+    "the limit is {limit} ([limits] subrequests)"
+)
+MSG_BAD_RETURN = (
+    "handle_request returned {type}; it must return a starlette Response "
+    "(any subclass) or an httpx.Response from fetch()"
+)
+MSG_INTERNAL_ERROR = "Internal Server Error"  # serve: generic body, traceback in the log
+MSG_STORE_UNAVAILABLE = "Store unavailable"  # 503 body for KVError 503
+MSG_NOT_FOUND = "Not Found"
+MSG_NO_ORIGIN = (
+    'pass_through_on_exception() needs an origin: set origin = "http://..." in edgeworks.toml'
+)
+MSG_UNKNOWN_BINDING = "env has no binding {name!r}; configured bindings: {bindings}"
+MSG_NO_BINDINGS = "env has no binding {name!r}; no bindings are configured"
+MSG_WORKER_NOT_FOUND = "{file}: worker file not found"
+MSG_WORKER_IMPORT_FAILED = "{file}:{line}: {error}"
+MSG_HANDLER_MISSING = (
+    "{file}: no handle_request function; define async def handle_request(request, env, ctx)"
+)
+MSG_HANDLER_NOT_ASYNC = (
+    "{file}:{line}: handle_request must be a coroutine function (async def handle_request(...))"
+)
+MSG_SCHEDULED_NOT_ASYNC = (
+    "{file}:{line}: scheduled must be a coroutine function (async def scheduled(event, env, ctx))"
+)
+MSG_HANDLER_ARITY = (
+    "{file}:{line}: handle_request takes {count} positional parameters; "
+    "it must take 1, 2 or 3 of (request, env, ctx)"
+)
+MSG_NO_SCHEDULED = "{file}: no scheduled function; define async def scheduled(event, env, ctx)"
+MSG_UNMOCKED_FETCH = (
+    "WorkerClient: outbound fetch to {url} is not mocked; pass "
+    "transport=httpx.MockTransport(handler) to WorkerClient"
+)

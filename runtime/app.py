@@ -1,0 +1,390 @@
+"""The ASGI app: one raw callable, no router or middleware stack.
+
+Per HTTP request: answer ``/__edgeworks/*`` (health in both modes, the dev
+server's routes in dev, 404 otherwise); reject a body over ``max_body_bytes``
+with 413 before the handler runs (Content-Length, or counted while receiving a
+chunked body); build a starlette ``Request``; call ``handle_request`` with 1-3
+of ``(request, env, ctx)`` under the cpu (503) and wall (504) limits; send the
+returned starlette ``Response`` or ``httpx.Response`` (streamed through); map
+exceptions to responses; then start the ``wait_until`` work and write one
+access-log line ``GET /path 200 1.8ms``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kv.errors import KVError
+from runtime._cpu import CpuInterrupt, guarded
+from runtime.errorpage import Mode, error_response, wants_html
+from runtime.errors import LimitExceeded
+from runtime.fetch import _current
+from runtime.host import WorkerHost
+from runtime.limits import (
+    DEV_PATH_PREFIX,
+    HEALTH_PATH,
+    HOP_BY_HOP_HEADERS,
+    MSG_BAD_RETURN,
+    MSG_BODY_TOO_LARGE,
+    MSG_CPU_EXCEEDED,
+    MSG_NO_ORIGIN,
+    MSG_NOT_FOUND,
+    MSG_STORE_UNAVAILABLE,
+    MSG_WALL_EXCEEDED,
+)
+
+__all__ = ["EdgeworksApp", "create_app"]
+
+logger = logging.getLogger("edgeworks.runtime")
+access_logger = logging.getLogger("edgeworks.access")
+
+Hook = Callable[[], Awaitable[None]]
+
+
+class _BodyTooLarge(Exception):
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
+def create_app(
+    host: WorkerHost,
+    *,
+    mode: Mode = "serve",
+    extra_routes: Mapping[str, ASGIApp] | None = None,
+    access_log: bool = True,
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+) -> EdgeworksApp:
+    """The ASGI app serving ``host``'s current worker.
+
+    ``extra_routes`` maps exact paths under ``/__edgeworks/`` to ASGI apps and is
+    only used in ``dev`` mode. ``on_startup``/``on_shutdown`` run in the ASGI
+    lifespan; shutdown then drains ``wait_until`` work and closes the fetcher.
+    """
+    return EdgeworksApp(
+        host,
+        mode=mode,
+        extra_routes=extra_routes,
+        access_log=access_log,
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+    )
+
+
+class EdgeworksApp:
+    """See :func:`create_app`."""
+
+    def __init__(
+        self,
+        host: WorkerHost,
+        *,
+        mode: Mode = "serve",
+        extra_routes: Mapping[str, ASGIApp] | None = None,
+        access_log: bool = True,
+        on_startup: Sequence[Hook] = (),
+        on_shutdown: Sequence[Hook] = (),
+    ) -> None:
+        self.host = host
+        self.mode: Mode = mode
+        self.extra_routes = dict(extra_routes or {}) if mode == "dev" else {}
+        self.access_log = access_log
+        self.on_startup = list(on_startup)
+        self.on_shutdown = list(on_shutdown)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            start = time.perf_counter()
+            status = await self._http(scope, receive, send)
+            if self.access_log and access_logger.isEnabledFor(logging.INFO):
+                access_logger.info(
+                    "%s %s %d %.1fms",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    (time.perf_counter() - start) * 1000,
+                )
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:  # websocket: not part of the worker contract
+            await send({"type": "websocket.close", "code": 1000})
+
+    # --- lifespan -----------------------------------------------------------------
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    for hook in self.on_startup:
+                        await hook()
+                except BaseException as exc:
+                    logger.error("startup failed: %s", exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.host.aclose()
+                    for hook in self.on_shutdown:
+                        await hook()
+                except BaseException as exc:  # pragma: no cover - logged, still shut down
+                    logger.error("shutdown failed: %s", exc)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # --- http -----------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> int:
+        path: str = scope["path"]
+        if path.startswith(DEV_PATH_PREFIX):
+            return await self._internal(path, scope, receive, send)
+        host = self.host
+        generation = host.resolve(scope)
+        if generation.error is not None or generation.worker is None:
+            error = generation.error or RuntimeError("no worker is loaded")
+            logger.error("worker not loaded: %s", error)
+            response = error_response(error, mode=self.mode, html_ok=wants_html(scope["headers"]))
+            await response(scope, receive, send)
+            return response.status_code
+
+        limits = host.limits
+        body: bytes | None = None
+        try:
+            body = await _read_body(scope, receive, limits.max_body_bytes)
+        except _BodyTooLarge as too_large:
+            message = MSG_BODY_TOO_LARGE.format(size=too_large.size, limit=limits.max_body_bytes)
+            response = PlainTextResponse(message + "\n", status_code=413)
+            response.headers["connection"] = "close"
+            await response(scope, receive, send)
+            return 413
+        if body is not None:
+            receive = _replay(body, receive)
+
+        worker = generation.worker
+        request = Request(scope, receive)
+        ctx = host.context()
+        token = _current.set(ctx)
+        args = (request, generation.env, ctx)[: worker.arity]
+        wall = asyncio.timeout(limits.wall_ms / 1000)
+        try:
+            try:
+                async with wall:
+                    result: Any = await guarded(worker.handle_request(*args), limits.cpu_ms)
+            except BaseException as exc:
+                result = await self._on_error(exc, scope, request, ctx, body, wall.expired())
+            return await self._send(result, scope, receive, send)
+        finally:
+            _current.reset(token)
+            ctx.flush(host.run_later)
+
+    async def _on_error(
+        self,
+        exc: BaseException,
+        scope: Scope,
+        request: Request,
+        ctx: Any,
+        body: bytes | None,
+        wall_expired: bool,
+    ) -> Any:
+        """What to answer when the handler raised (or ran over a limit)."""
+        if isinstance(exc, CpuInterrupt):
+            logger.error("%s %s: %s", scope["method"], scope["path"], MSG_CPU_EXCEEDED)
+            return PlainTextResponse(MSG_CPU_EXCEEDED + "\n", status_code=503)
+        if isinstance(exc, TimeoutError) and wall_expired:
+            logger.error("%s %s: %s", scope["method"], scope["path"], MSG_WALL_EXCEEDED)
+            return PlainTextResponse(MSG_WALL_EXCEEDED + "\n", status_code=504)
+        if isinstance(exc, asyncio.CancelledError):
+            raise exc  # the client went away or the server is stopping
+        if ctx.passes_through:
+            origin = self.host.origin
+            if origin is None:
+                logger.error("pass_through_on_exception: %s", MSG_NO_ORIGIN)
+            else:
+                logger.warning(
+                    "%s %s raised %s; forwarding to origin %s",
+                    scope["method"],
+                    scope["path"],
+                    type(exc).__name__,
+                    origin,
+                )
+                try:
+                    return await self.host.fetcher.forward(request, origin, body)
+                except Exception as forward_exc:
+                    logger.error("forwarding to origin failed", exc_info=forward_exc)
+                    exc = forward_exc
+        return self._exception_response(exc, scope)
+
+    def _exception_response(self, exc: BaseException, scope: Scope) -> Response:
+        status, public = _status_of(exc)
+        logger.error(
+            "%s %s raised %s", scope["method"], scope["path"], type(exc).__name__, exc_info=exc
+        )
+        return error_response(
+            exc,
+            mode=self.mode,
+            html_ok=wants_html(scope["headers"]),
+            status=status,
+            public_message=public,
+        )
+
+    async def _send(self, result: Any, scope: Scope, receive: Receive, send: Send) -> int:
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            if isinstance(result, Response):
+                await result(scope, receive, tracked_send)
+                return result.status_code
+            httpx = sys.modules.get("httpx")
+            if httpx is not None and isinstance(result, httpx.Response):
+                return await _send_httpx(result, tracked_send)
+            error = TypeError(MSG_BAD_RETURN.format(type=type(result).__name__))
+            response = self._exception_response(error, scope)
+            await response(scope, receive, send)
+            return response.status_code
+        except Exception as exc:
+            if started:
+                logger.error(
+                    "%s %s: response failed after it started",
+                    scope["method"],
+                    scope["path"],
+                    exc_info=exc,
+                )
+                raise
+            response = self._exception_response(exc, scope)
+            await response(scope, receive, send)
+            return response.status_code
+
+    async def _internal(self, path: str, scope: Scope, receive: Receive, send: Send) -> int:
+        if path == HEALTH_PATH:
+            response: Response = PlainTextResponse("ok\n")
+        else:
+            route = self.extra_routes.get(path)
+            if route is not None:
+                status = 200
+
+                async def status_send(message: Message) -> None:
+                    nonlocal status
+                    if message["type"] == "http.response.start":
+                        status = message["status"]
+                    await send(message)
+
+                await route(scope, receive, status_send)
+                return status
+            response = PlainTextResponse(MSG_NOT_FOUND + "\n", status_code=404)
+        await response(scope, receive, send)
+        return response.status_code
+
+
+def _status_of(exc: BaseException) -> tuple[int, str | None]:
+    """The status an uncaught exception maps to, and the text ``serve`` may show."""
+    if isinstance(exc, KVError):
+        # spec/kv.md §4: an uncaught KVError is a 500, except "Store unavailable" (503).
+        if exc.status == 503:
+            return 503, MSG_STORE_UNAVAILABLE
+        return 500, None
+    if isinstance(exc, LimitExceeded):
+        return exc.status, str(exc)
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and 400 <= status <= 599:
+        return status, None if status >= 500 else str(exc)
+    return 500, None
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or ``None`` when the request has none.
+
+    Raises ``_BodyTooLarge`` as soon as Content-Length or the bytes received so
+    far exceed ``limit``; the handler never runs then.
+    """
+    length: int | None = None
+    chunked = False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                length = None
+        elif name == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+    if length is None and not chunked:
+        return None
+    if length is not None and length > limit:
+        raise _BodyTooLarge(length)
+    if length == 0:
+        return b""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break  # http.disconnect: the handler sees what arrived
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise _BodyTooLarge(size)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that yields the already read body once, then waits for disconnect."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _send_httpx(response: Any, send: Send) -> int:
+    """Stream an ``httpx.Response`` through: status, headers, then its body."""
+    streamed = not response.is_stream_consumed
+    headers = []
+    for name, value in response.headers.raw:
+        lower = name.lower()
+        if lower.decode("latin-1") in HOP_BY_HOP_HEADERS:
+            continue
+        if not streamed and lower in (b"content-length", b"content-encoding"):
+            continue  # the body was read and decoded: send the decoded bytes
+        headers.append((lower, value))
+    try:
+        if not streamed:
+            content = response.content
+            headers.append((b"content-length", str(len(content)).encode()))
+            await send(
+                {"type": "http.response.start", "status": response.status_code, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": content})
+            return int(response.status_code)
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
+        async for chunk in response.aiter_raw():
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return int(response.status_code)
+    finally:
+        await response.aclose()

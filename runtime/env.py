@@ -1,0 +1,135 @@
+"""``env``: exactly the configured bindings (KV namespaces, vars, secrets).
+
+``Env`` has no public methods of its own, so a binding can be called anything
+that is a Python identifier; an unknown attribute raises ``AttributeError``
+naming the configured bindings. ``build_env`` turns configuration data into an
+``Env`` over one store and (in ``serve``) one location's ``EdgeCache``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from runtime.limits import MSG_NO_BINDINGS, MSG_UNKNOWN_BINDING
+
+if TYPE_CHECKING:
+    from kv import EdgeCache
+    from kv.backends.base import Store
+    from runtime.config import Config
+
+__all__ = ["Env", "build_env", "env_from_config"]
+
+
+class Env:
+    """The ``env`` a handler receives.
+
+    >>> env = Env({"GREETING": "hi"})
+    >>> env.GREETING
+    'hi'
+    >>> env.MISSING
+    Traceback (most recent call last):
+    AttributeError: env has no binding 'MISSING'; configured bindings: GREETING
+    """
+
+    __slots__ = ("_bindings",)
+
+    def __init__(self, bindings: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_bindings", dict(bindings or {}))
+
+    def __getattr__(self, name: str) -> Any:
+        bindings: dict[str, Any] = object.__getattribute__(self, "_bindings")
+        try:
+            return bindings[name]
+        except KeyError:
+            pass
+        if not bindings:
+            raise AttributeError(MSG_NO_BINDINGS.format(name=name))
+        raise AttributeError(
+            MSG_UNKNOWN_BINDING.format(name=name, bindings=", ".join(sorted(bindings)))
+        )
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("env is read-only; bindings come from edgeworks.toml")
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self.__getattr__(name)
+        except AttributeError as exc:
+            raise KeyError(str(exc)) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in object.__getattribute__(self, "_bindings")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(object.__getattribute__(self, "_bindings")))
+
+    def __len__(self) -> int:
+        return len(object.__getattribute__(self, "_bindings"))
+
+    def __dir__(self) -> list[str]:
+        return sorted(object.__getattribute__(self, "_bindings"))
+
+    def __repr__(self) -> str:
+        return f"Env({', '.join(sorted(object.__getattribute__(self, '_bindings')))})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A copy of the bindings (name -> value), for service-worker globals and tools."""
+        return dict(object.__getattribute__(self, "_bindings"))
+
+
+def build_env(
+    *,
+    store: Store | None = None,
+    kv_namespaces: Mapping[str, str] | None = None,
+    vars: Mapping[str, str] | None = None,
+    secrets: Mapping[str, str] | None = None,
+    cache: EdgeCache | None = None,
+    clock: Callable[[], float] = time.time,
+    cache_ttl: float | None = None,
+) -> Env:
+    """Build ``env`` from configuration data.
+
+    ``kv_namespaces`` maps binding name -> namespace id (``config.kv_bindings``,
+    which includes the site's ``__STATIC_CONTENT``); each is a ``KVNamespace``
+    over ``store`` sharing ``cache`` (one cache per location; ``None`` in dev:
+    strongly consistent reads).
+    """
+    bindings: dict[str, Any] = {}
+    bindings.update(vars or {})
+    bindings.update(secrets or {})
+    namespaces = dict(kv_namespaces or {})
+    if namespaces:
+        if store is None:
+            raise ValueError("build_env: KV namespaces need a store")
+        from kv import KVNamespace
+
+        options: dict[str, Any] = {"clock": clock, "cache": cache}
+        if cache_ttl is not None:
+            options["cache_ttl_default"] = cache_ttl
+        for binding, namespace_id in namespaces.items():
+            bindings[binding] = KVNamespace(store, namespace_id, **options)
+    return Env(bindings)
+
+
+def env_from_config(
+    config: Config,
+    store: Store | None,
+    *,
+    cache: EdgeCache | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Env:
+    """``env`` for a loaded config: its vars, secrets and KV bindings (incl. the site's).
+
+    >>> env = env_from_config(config.with_secrets(load_dev_vars(config)), store)
+    """
+    return build_env(
+        store=store,
+        kv_namespaces=config.kv_bindings,
+        vars=config.vars,
+        secrets=config.secrets,
+        cache=cache,
+        clock=clock,
+        cache_ttl=config.kv.cache_ttl,
+    )

@@ -1,0 +1,218 @@
+"""``WorkerHost``: the current worker + env, swapped in one step, and its background work.
+
+The app reads ``host.current`` once per request, so a request that started on
+one generation finishes on it even if ``swap`` installs a new one meanwhile
+(hot reload in dev). ``fail(error)`` installs a load error instead: every
+request then gets the 500 error page until the next good ``swap``.
+
+The host also owns what outlives a request: the ``wait_until`` tasks (logged
+on failure, drained at shutdown within ``drain_ms``) and the fetcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from runtime._cpu import guarded
+from runtime.context import Context
+from runtime.env import Env
+from runtime.errors import WorkerError
+from runtime.fetch import Fetcher, _current
+from runtime.limits import (
+    DEFAULT_CPU_MS,
+    DEFAULT_DRAIN_MS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_SUBREQUESTS,
+    DEFAULT_WALL_MS,
+    MSG_NO_SCHEDULED,
+    MSG_WALL_EXCEEDED,
+)
+
+if TYPE_CHECKING:
+    from starlette.types import Scope
+
+    from runtime.loader import LoadedWorker
+
+__all__ = ["Generation", "RuntimeLimits", "ScheduledEvent", "WorkerHost"]
+
+logger = logging.getLogger("edgeworks.runtime")
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeLimits:
+    """The ``[limits]`` the runtime enforces (milliseconds and bytes)."""
+
+    cpu_ms: int = DEFAULT_CPU_MS
+    wall_ms: int = DEFAULT_WALL_MS
+    subrequests: int = DEFAULT_SUBREQUESTS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    drain_ms: int = DEFAULT_DRAIN_MS
+
+    @classmethod
+    def from_config(cls, limits: Any) -> RuntimeLimits:
+        """From ``config.limits`` (any object with these attribute names)."""
+        names = ("cpu_ms", "wall_ms", "subrequests", "max_body_bytes", "drain_ms")
+        return cls(**{n: getattr(limits, n) for n in names if hasattr(limits, n)})
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """What serves requests right now: a worker and its env, or a load error."""
+
+    worker: LoadedWorker | None
+    env: Env
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledEvent:
+    """The ``event`` of ``scheduled(event, env, ctx)``.
+
+    ``scheduled_time`` is when the run was due, in epoch seconds (Workers uses
+    milliseconds; ``scheduled_time_ms`` gives that form).
+    """
+
+    cron: str
+    scheduled_time: float
+    type: str = field(default="scheduled")
+
+    @property
+    def scheduled_time_ms(self) -> int:
+        return int(self.scheduled_time * 1000)
+
+
+class WorkerHost:
+    """Holds the serving generation and the background work of one process.
+
+    >>> host = WorkerHost(load_worker("worker.py"), env, limits=RuntimeLimits(cpu_ms=50))
+    >>> app = create_app(host)
+    >>> host.swap(load_worker("worker.py"), env)   # in-flight requests finish on the old one
+    """
+
+    def __init__(
+        self,
+        worker: LoadedWorker | None = None,
+        env: Env | None = None,
+        *,
+        limits: RuntimeLimits | None = None,
+        origin: str | None = None,
+        fetcher: Fetcher | None = None,
+    ) -> None:
+        self.limits = limits or RuntimeLimits()
+        self.origin = origin
+        self.fetcher = fetcher or Fetcher()
+        self.current = Generation(None, env or Env())
+        self._tasks: set[asyncio.Future[Any]] = set()
+        if worker is not None:
+            self.swap(worker, env)
+
+    # --- the generation -------------------------------------------------------------
+
+    def swap(self, worker: LoadedWorker, env: Env | None = None) -> None:
+        """Serve ``worker`` (with ``env``, default: keep the current env) from now on."""
+        new_env = env if env is not None else self.current.env
+        worker.bind_globals(new_env.as_dict())
+        self.current = Generation(worker, new_env)
+
+    def set_env(self, env: Env) -> None:
+        """Keep the worker, replace the bindings (config or secrets changed)."""
+        worker = self.current.worker
+        if worker is None:
+            self.current = Generation(None, env, self.current.error)
+        else:
+            self.swap(worker, env)
+
+    def fail(self, error: BaseException) -> None:
+        """Answer every request with the error page for ``error`` until the next ``swap``."""
+        self.current = Generation(self.current.worker, self.current.env, error)
+
+    def resolve(self, scope: Scope) -> Generation:
+        """The generation serving this request (a hook: dev locations pick per request)."""
+        return self.current
+
+    # --- contexts and background work -----------------------------------------------
+
+    def context(self) -> Context:
+        return Context(self.fetcher, subrequest_limit=self.limits.subrequests)
+
+    def run_later(self, awaitable: Awaitable[Any]) -> None:
+        """Run ``awaitable`` in the background (a ``wait_until`` item), tracked until done."""
+        if isinstance(awaitable, asyncio.Future):
+            task: asyncio.Future[Any] = awaitable
+        else:
+            task = asyncio.ensure_future(self._background(awaitable))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    async def _background(self, awaitable: Awaitable[Any]) -> Any:
+        if asyncio.iscoroutine(awaitable):
+            return await guarded(awaitable, self.limits.cpu_ms)
+        return await awaitable
+
+    def _finished(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            logger.error("wait_until task failed", exc_info=exc)
+
+    @property
+    def pending(self) -> int:
+        """How many ``wait_until`` tasks are still running."""
+        return len(self._tasks)
+
+    async def drain(self, timeout_ms: float | None = None) -> int:
+        """Await pending background work for at most ``timeout_ms`` (default ``drain_ms``),
+        then cancel what is left and log it. Returns the number of cancelled tasks."""
+        bound = (self.limits.drain_ms if timeout_ms is None else timeout_ms) / 1000
+        if not self._tasks:
+            return 0
+        _, pending = await asyncio.wait(set(self._tasks), timeout=bound)
+        for task in pending:
+            task.cancel()
+        if pending:
+            logger.warning(
+                "cancelled %d wait_until task(s) still running after %.0f ms",
+                len(pending),
+                bound * 1000,
+            )
+            await asyncio.wait(pending, timeout=1)
+        return len(pending)
+
+    async def aclose(self) -> None:
+        """Drain background work and close the fetcher."""
+        await self.drain()
+        await self.fetcher.aclose()
+
+    # --- cron -------------------------------------------------------------------------
+
+    async def run_scheduled(self, event: ScheduledEvent) -> None:
+        """Run ``scheduled(event, env, ctx)`` under the cpu and wall limits.
+
+        Errors propagate to the caller (the cron loop logs them; tests see them).
+        ``wait_until`` items run after it returns, as after a response.
+        """
+        generation = self.current
+        if generation.error is not None:
+            raise generation.error
+        worker = generation.worker
+        if worker is None or worker.scheduled is None:
+            path = worker.path if worker is not None else "worker"
+            raise WorkerError(MSG_NO_SCHEDULED.format(file=path))
+        ctx = self.context()
+        token = _current.set(ctx)
+        try:
+            call = worker.scheduled(event, generation.env, ctx)
+            try:
+                async with asyncio.timeout(self.limits.wall_ms / 1000):
+                    await guarded(call, self.limits.cpu_ms)
+            except TimeoutError:
+                raise TimeoutError(MSG_WALL_EXCEEDED) from None
+        finally:
+            _current.reset(token)
+            ctx.flush(self.run_later)

@@ -185,8 +185,9 @@ class RedisStore:
             raise
 
     def pubsub(self) -> PubSub:
-        """A pub/sub connection on this store's Redis (for ``kv.invalidation``)."""
-        return self._redis().pubsub(ignore_subscribe_messages=True)
+        """A pub/sub connection on this store's Redis (for ``kv.invalidation``); it
+        delivers subscribe confirmations too, which mark each (re)subscription."""
+        return self._redis().pubsub()
 
     # --- reads ----------------------------------------------------------------
 

@@ -1,0 +1,61 @@
+"""KV fixtures: ``store`` runs each contract test against every store kind, ``clock``
+is a fake clock (tests never sleep for a TTL), ``ns`` a namespace over both."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from kv import KVNamespace, Store, open_store
+
+# Every store kind the contract suite runs against.
+STORE_KINDS = ["memory", "sqlite"]
+
+START = 1_700_000_000.0  # the fake clock's first reading: epoch seconds, a whole number
+
+
+class FakeClock:
+    """A clock callable whose time only moves when a test says so."""
+
+    def __init__(self, start: float = START) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def store_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if kind == "memory":
+        return "memory://"
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path}/kv.sqlite3"
+    if kind == "redis":
+        url: str = request.getfixturevalue("redis_url")
+        return url
+    raise AssertionError(f"unknown store kind {kind}")
+
+
+@pytest.fixture(params=STORE_KINDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """An empty store of each kind, closed after the test."""
+    opened = open_store(store_url(request.param, tmp_path, request))
+    try:
+        yield opened
+    finally:
+        await opened.aclose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def ns(store: Store, clock: FakeClock) -> KVNamespace:
+    """A namespace without an edge cache (reads are strongly consistent)."""
+    return KVNamespace(store, "test-ns", clock=clock)

@@ -76,14 +76,84 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _add_dev(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    pass
+    parser = sub.add_parser(
+        "dev",
+        help="run the hot-reloading dev server",
+        description="Serve the worker on 127.0.0.1:8787, reload it on every save, keep KV "
+        "state in .edgeworks/state (spec/dev.md §1).",
+    )
+    parser.add_argument("worker", nargs="?", metavar="WORKER.py", help="worker file (else main)")
+    _add_common(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8787, help="port (8787; 0 = a free port)")
+    state = parser.add_mutually_exclusive_group()
+    state.add_argument("--persist-to", metavar="DIR", help="keep KV state in DIR (SQLite)")
+    state.add_argument("--ephemeral", action="store_true", help="KV in memory, gone on exit")
+    parser.add_argument(
+        "--live-reload",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="reload open pages after each reload (default: on for [site] projects)",
+    )
+    parser.add_argument(
+        "--poll", action="store_true", help="watch by polling (network drives, containers)"
+    )
+    parser.set_defaults(func=_run_dev)
+
+
+def _run_dev(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from runtime.dev import DevOptions, run_dev
+
+    options = DevOptions(
+        worker=Path(args.worker) if args.worker else None,
+        config=Path(args.config) if args.config else None,
+        host=args.host,
+        port=args.port,
+        kv=args.kv,
+        persist_to=Path(args.persist_to) if args.persist_to else None,
+        ephemeral=args.ephemeral,
+        live_reload=args.live_reload,
+        force_polling=True if args.poll else None,
+    )
+    return run_dev(options)
 
 
 # --- init ---------------------------------------------------------------------
 
 
 def _add_init(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    pass
+    from runtime.init import TEMPLATES
+
+    parser = sub.add_parser(
+        "init",
+        help="write a new project from a template",
+        description="Write a ready-to-run project (worker, edgeworks.toml, .gitignore, "
+        "a pytest config and a test) into DIR. Existing files are never overwritten.",
+    )
+    parser.add_argument("dir", nargs="?", default=".", metavar="DIR", help="target folder")
+    parser.add_argument("--template", choices=TEMPLATES, default=TEMPLATES[0])
+    parser.add_argument("--name", help="project name (default: the folder's name)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.set_defaults(func=_run_init)
+
+
+def _run_init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from runtime.init import init_project
+
+    target = Path(args.dir)
+    try:
+        written = init_project(target, template=args.template, name=args.name)
+    except (FileExistsError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    for path in written:
+        print(f"  created {path}")
+    where = "" if target.resolve() == Path.cwd().resolve() else f"cd {args.dir} && "
+    print(f"Project ready ({args.template}). Next: {where}edgeworks dev")
+    return EXIT_OK
 
 
 # --- entry point --------------------------------------------------------------

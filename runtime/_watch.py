@@ -34,6 +34,7 @@ from runtime._devlimits import (
     DEV_BUCKET_MAX_WAIT_MS,
     DEV_BUCKET_QUIET_MS,
     DEV_WATCH_DEBOUNCE_MS,
+    DEV_WATCH_POLL_MS,
     DEV_WATCH_RESTART_DELAY_MS,
     DEV_WATCH_STEP_MS,
 )
@@ -288,7 +289,7 @@ class Watcher:
                     debounce=DEV_WATCH_DEBOUNCE_MS,
                     step=DEV_WATCH_STEP_MS,
                     stop_event=self._stop,
-                    rust_timeout=DEV_WATCH_RESTART_DELAY_MS,
+                    rust_timeout=DEV_WATCH_POLL_MS,
                     yield_on_timeout=True,
                     force_polling=self._force_polling,
                     ignore_permission_denied=True,

@@ -1,73 +1,14 @@
-"""The dev error page, live-reload broadcaster and script injection (runtime/_devpages.py)."""
+"""The live-reload broadcaster and script injection (runtime/_devpages.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import httpx
 from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 
-from runtime._devpages import (
-    LIVE_RELOAD_SCRIPT,
-    LiveReload,
-    error_location,
-    inject_live_reload,
-    render_error,
-    wants_html,
-)
-
-
-def _raise_from(path: Path) -> BaseException:
-    path.write_text("def boom():\n    x = 1\n    raise ValueError('bad <value>')\n")
-    namespace: dict[str, Any] = {}
-    exec(compile(path.read_text(), str(path), "exec"), namespace)
-    try:
-        namespace["boom"]()
-    except ValueError as exc:
-        return exc
-    raise AssertionError("no exception")
-
-
-def test_error_page_text_names_exception_file_and_line(tmp_path: Path) -> None:
-    exc = _raise_from(tmp_path / "helper.py")
-    body, content_type = render_error(exc, accept="*/*", project_root=tmp_path)
-    text = body.decode()
-    assert content_type.startswith("text/plain")
-    assert "ValueError: bad <value>" in text
-    assert f"{tmp_path / 'helper.py'}, line 3" in text
-    assert ">    3 |     raise ValueError('bad <value>')" in text
-    assert "Traceback (most recent call last)" in text
-
-
-def test_error_page_html_for_browsers_escapes(tmp_path: Path) -> None:
-    exc = _raise_from(tmp_path / "helper.py")
-    body, content_type = render_error(
-        exc, accept="text/html,application/xhtml+xml", project_root=tmp_path
-    )
-    page = body.decode()
-    assert content_type.startswith("text/html")
-    assert "<h1>ValueError: bad &lt;value&gt;</h1>" in page
-    assert "line 3" in page and "helper.py" in page
-    assert '<tr class="hit"><td>3</td>' in page
-
-
-def test_error_page_syntax_error_points_at_its_line(tmp_path: Path) -> None:
-    bad = tmp_path / "worker.py"
-    bad.write_text("x = 1\ndef f(:\n")
-    try:
-        compile(bad.read_text(), str(bad), "exec")
-    except SyntaxError as exc:
-        assert error_location(exc) == (str(bad), 2)
-        text = render_error(exc, accept=None)[0].decode()
-        assert "SyntaxError" in text and f"{bad}, line 2" in text
-
-
-def test_wants_html() -> None:
-    assert wants_html("text/html,*/*;q=0.8")
-    assert not wants_html("*/*")
-    assert not wants_html(None)
+from runtime._devpages import LIVE_RELOAD_SCRIPT, LiveReload, inject_live_reload
 
 
 async def _get(app: Any, path: str = "/", method: str = "GET") -> httpx.Response:

@@ -1,0 +1,634 @@
+"""``edgeworks dev``: the hot-reloading development server (spec/dev.md §1, §5).
+
+One process, one event loop: uvicorn serves the runtime's app in dev mode
+(``create_app(host, mode="dev")``) while a watcher thread reports changes.
+
+- Code change: the worker and the project modules it imports are imported
+  again in a fresh namespace (``runtime._reload``) and swapped into the
+  :class:`~runtime.host.WorkerHost` in one step; in-flight requests finish on
+  the old generation; KV state and the open port stay.
+- Load failure: the host answers every request with the error page (HTML for
+  browsers, text for curl) and the traceback goes to the terminal, until the
+  next good save.
+- Config or ``.dev.vars`` change: config, bindings and env are rebuilt in the
+  process; an invalid config is shown like a code error.
+- Bucket change: the changed files are redeployed through ``sites.deploy``.
+- After every reload, open pages reload (live reload, SSE).
+
+Dev-only endpoints: ``GET /__edgeworks/status`` (JSON: reload count, last
+trigger, last error), ``GET /__edgeworks/live-reload`` (SSE) and
+``POST /__edgeworks/scheduled?cron=...`` (runs ``scheduled``).
+
+>>> server = DevServer(DevOptions(port=0))
+>>> exit_code = asyncio.run(server.run())
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import parse_qs
+
+from runtime._devlimits import (
+    DEV_DEFAULT_HOST,
+    DEV_DEFAULT_PORT,
+    DEV_GRACEFUL_SHUTDOWN_S,
+    DEV_LOAD_RETRIES,
+    DEV_LOAD_SETTLE_MS,
+    DEV_WATCH_READY_TIMEOUT_S,
+)
+from runtime._devpages import LIVE_RELOAD_PATH, LiveReload, inject_live_reload
+from runtime._reload import drop_stale_bytecode, fresh_import
+from runtime._watch import Batch, ChangeKind, Watcher, WatchPlan
+from runtime.errors import ConfigError, WorkerLoadError
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
+
+    from kv.backends.base import Store
+    from runtime.config import Config
+    from runtime.env import Env
+    from runtime.host import WorkerHost
+    from runtime.loader import LoadedWorker
+
+__all__ = ["SCHEDULED_PATH", "STATUS_PATH", "DevOptions", "DevServer", "run_dev"]
+
+logger = logging.getLogger("edgeworks.dev")
+
+STATUS_PATH = "/__edgeworks/status"
+SCHEDULED_PATH = "/__edgeworks/scheduled"
+MEMORY_STORE_URL = "memory://"
+PERSIST_FILENAME = "kv.sqlite3"
+
+
+@dataclass(frozen=True)
+class DevOptions:
+    """What ``edgeworks dev`` was asked for (CLI flags)."""
+
+    worker: Path | None = None  # a worker file given on the command line (overrides ``main``)
+    config: Path | None = None  # --config
+    host: str = DEV_DEFAULT_HOST
+    port: int = DEV_DEFAULT_PORT  # 0: a free port
+    kv: str | None = None  # --kv URL
+    persist_to: Path | None = None  # --persist-to DIR: SQLite store in DIR
+    ephemeral: bool = False  # --ephemeral: memory store
+    live_reload: bool | None = None  # None: on when the project has a [site]
+    force_polling: bool | None = None  # None: watchfiles decides (WATCHFILES_FORCE_POLLING)
+    cwd: Path | None = None
+
+
+@dataclass
+class ReloadStatus:
+    """What ``GET /__edgeworks/status`` reports."""
+
+    reloads: int = 0
+    last_trigger: str | None = None
+    last_reload_ms: float | None = None
+    error: str | None = None
+    started_at: float = field(default_factory=time.time)
+
+    def as_json(self, extra: Mapping[str, Any]) -> bytes:
+        data = {
+            "reloads": self.reloads,
+            "last_trigger": self.last_trigger,
+            "last_reload_ms": self.last_reload_ms,
+            "error": self.error,
+            "uptime_s": round(time.time() - self.started_at, 3),
+            **extra,
+        }
+        return json.dumps(data).encode()
+
+
+class DevServer:
+    """The dev server: config, store, host, app, watcher and uvicorn in one process."""
+
+    def __init__(
+        self,
+        options: DevOptions,
+        *,
+        out: TextIO | None = None,
+        mounts: Mapping[str, ASGIApp] | None = None,
+    ) -> None:
+        self.options = options
+        self.out = out or sys.stdout
+        #: Extra dev-only routes (exact paths under ``/__edgeworks/``), e.g. H6's locations.
+        self.mounts = dict(mounts or {})
+        self.status = ReloadStatus()
+        self.live = LiveReload()
+        self.config: Config | None = None
+        self.store: Store | None = None
+        self.host: WorkerHost | None = None
+        self.plan: WatchPlan | None = None
+        self.watcher: Watcher | None = None
+        self.port: int | None = None
+        self._lock = asyncio.Lock()
+        self._hash_cache: Any = None
+        self._server: Any = None
+
+    # --- configuration, store, env ----------------------------------------------------
+
+    def _cwd(self) -> Path:
+        return (self.options.cwd or Path.cwd()).absolute()
+
+    def load_config(self) -> Config:
+        """Read edgeworks.toml (+ .dev.vars); raises ``ConfigError``."""
+        from runtime.config import load_config, load_dev_vars
+
+        overrides: dict[str, Any] = {}
+        cwd = self._cwd()
+        if self.options.worker is not None:
+            worker = (cwd / self.options.worker).resolve()
+            overrides["main"] = str(worker)
+            cwd = worker.parent  # a bare worker's project is its folder
+        if self.options.kv is not None:
+            overrides["kv.store"] = self.options.kv
+        config = load_config(self.options.config, cwd=cwd, overrides=overrides)
+        return config.with_secrets(load_dev_vars(config), source=str(config.dev_vars_path))
+
+    def store_url(self, config: Config) -> str:
+        """The store dev uses: --ephemeral, --persist-to DIR, else the config's (``--kv``)."""
+        if self.options.ephemeral:
+            return MEMORY_STORE_URL
+        if self.options.persist_to is not None:
+            folder = (self._cwd() / self.options.persist_to).resolve()
+            folder.mkdir(parents=True, exist_ok=True)
+            return f"sqlite:///{folder / PERSIST_FILENAME}"
+        return config.kv.store_url
+
+    async def _open_store(self, config: Config) -> Store:
+        from kv.backends import open_store
+
+        url = self.store_url(config)
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+        store = open_store(url)
+        await store.check()
+        return store
+
+    def build_env(self, config: Config, store: Store) -> Env:
+        """The bindings of ``config`` over ``store``, with no edge cache (strong reads)."""
+        from runtime.env import env_from_config
+
+        return env_from_config(config, store, cache=None)
+
+    def watch_plan(self, config: Config) -> WatchPlan:
+        worker_root = config.root
+        return WatchPlan(
+            root=worker_root,
+            config_file=config.path,
+            dev_vars=config.dev_vars_path,
+            bucket=config.site.bucket if config.site is not None else None,
+        )
+
+    # --- loading the worker ----------------------------------------------------------
+
+    def load_worker(self, config: Config) -> LoadedWorker:
+        """Import the worker and its project modules afresh; raises ``WorkerLoadError``."""
+        from runtime.loader import load_worker
+
+        path = config.worker_path()
+        root = config.root
+        return fresh_import(root, lambda: load_worker(path, project_root=root))
+
+    async def _load_settled(self, config: Config, changed: set[Path]) -> LoadedWorker:
+        """Load; when it fails while the changed files are still being written, retry.
+
+        Editors that truncate then write in chunks (or rename in steps) can
+        leave a moment where the file is empty or half written; a load that
+        fails then is retried once the files stop changing.
+        """
+        drop_stale_bytecode(changed)
+        attempt = 0
+        while True:
+            before = _snapshot(changed)
+            try:
+                return self.load_worker(config)
+            except WorkerLoadError:
+                attempt += 1
+                if attempt > DEV_LOAD_RETRIES:
+                    raise
+                await asyncio.sleep(DEV_LOAD_SETTLE_MS / 1000)
+                after = _snapshot(changed)
+                if after == before and not any(size == 0 for _mtime, size in after.values()):
+                    raise
+                drop_stale_bytecode(changed)
+
+    # --- sites ---------------------------------------------------------------------------
+
+    async def deploy_site(self, config: Config, changed: set[Path] | None = None) -> str | None:
+        """Deploy the bucket into the local ``__STATIC_CONTENT`` namespace (changed files only
+        are re-read when ``changed`` is given). Returns the one-line summary."""
+        if config.site is None or self.store is None:
+            return None
+        from kv import KVNamespace
+        from sites.deploy import deploy
+
+        if self._hash_cache is None:
+            from sites._walk import HashCache
+
+            self._hash_cache = HashCache()
+        site = config.site
+        result = await deploy(
+            site.bucket,
+            KVNamespace(self.store, config.site_namespace_id),
+            include=site.include,
+            exclude=site.exclude,
+            keep=site.keep,
+            html_handling=site.html_handling,
+            not_found_handling=site.not_found_handling,
+            cache_control=site.cache_control,
+            only=changed,
+            hash_cache=self._hash_cache,
+        )
+        return str(result.summary())
+
+    # --- reloading -----------------------------------------------------------------------
+
+    async def reload(self, batch: Batch) -> bool:
+        """Act on one batch of changes; returns whether the new generation serves."""
+        async with self._lock:
+            started = time.perf_counter()
+            trigger = self._describe(batch)
+            ok = await self._reload(batch)
+            elapsed = (time.perf_counter() - started) * 1000
+            self.status.reloads += 1
+            self.status.last_trigger = trigger
+            self.status.last_reload_ms = round(elapsed, 2)
+            if ok:
+                self.status.error = None
+                self._say(f"Reloaded in {elapsed:.1f}ms ({trigger})")
+            else:
+                self._say(f"Reload failed ({trigger}): {self.status.error}")
+            self.live.notify(trigger)
+            return ok
+
+    async def _reload(self, batch: Batch) -> bool:
+        assert self.host is not None and self.store is not None
+        config = self.config
+        if ChangeKind.CONFIG in batch.kinds or config is None:
+            try:
+                config = self.load_config()
+            except ConfigError as exc:
+                self._fail(exc, show_traceback=False)
+                return False
+            self.config = config
+            new_plan = self.watch_plan(config)
+            if new_plan != self.plan:
+                self._restart_watcher(new_plan)
+        if ChangeKind.BUCKET in batch.kinds or (
+            ChangeKind.CONFIG in batch.kinds and config.site is not None
+        ):
+            changed = batch.paths.get(ChangeKind.BUCKET)
+            try:
+                summary = await self.deploy_site(config, changed)
+            except Exception as exc:
+                self._fail(exc, show_traceback=not _is_user_error(exc))
+                return False
+            if summary:
+                self._say(f"Deployed site: {summary}")
+        code_changed = batch.kinds & {ChangeKind.CODE, ChangeKind.CONFIG}
+        if code_changed or self.host.current.error is not None:
+            changed = set().union(*(batch.paths.get(k, set()) for k in code_changed))
+            try:
+                worker = await self._load_settled(config, changed)
+            except (WorkerLoadError, ConfigError) as exc:
+                self._fail(exc, show_traceback=True)
+                return False
+            self.host.swap(worker, self.build_env(config, self.store))
+        return True
+
+    def _fail(self, exc: BaseException, *, show_traceback: bool) -> None:
+        assert self.host is not None
+        self.host.fail(exc)
+        self.status.error = str(exc)
+        if show_traceback:
+            # The user's part: the SyntaxError / import-time exception behind a load error.
+            traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
+
+    def _describe(self, batch: Batch) -> str:
+        root = self.config.root if self.config is not None else self._cwd()
+        parts = []
+        for kind in (ChangeKind.CODE, ChangeKind.CONFIG, ChangeKind.BUCKET):
+            paths = sorted(batch.paths.get(kind, ()))
+            if not paths:
+                continue
+            names = [_relative(p, root) for p in paths[:3]]
+            more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+            parts.append(f"{', '.join(names)}{more} changed")
+        return "; ".join(parts) or "no change"
+
+    def _say(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+    # --- watcher -------------------------------------------------------------------------
+
+    def _restart_watcher(self, plan: WatchPlan) -> None:
+        old = self.watcher
+        self.plan = plan
+        self.watcher = Watcher(plan, force_polling=self.options.force_polling)
+        self.watcher.start()
+        if old is not None:
+            old.stop()
+
+    async def _watch_loop(self) -> None:
+        while True:
+            watcher = self.watcher
+            assert watcher is not None
+            batch = await watcher.next_batch()
+            if watcher is not self.watcher:
+                continue  # restarted meanwhile (config moved the bucket)
+            try:
+                await self.reload(batch)
+            except Exception:
+                logger.exception("reload failed unexpectedly")
+
+    # --- dev endpoints -----------------------------------------------------------------
+
+    async def _status_route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        extra = {
+            "generation_error": self.host is not None and self.host.current.error is not None,
+            "live_reload_clients": self.live.clients,
+            "port": self.port,
+            "watching": self.plan.describe() if self.plan is not None else [],
+        }
+        await _send_bytes(send, 200, self.status.as_json(extra), b"application/json")
+
+    async def _scheduled_route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from runtime.host import ScheduledEvent
+
+        if scope["method"] != "POST":
+            await _send_bytes(send, 405, b"use POST\n", b"text/plain", [(b"allow", b"POST")])
+            return
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        crons = self.config.triggers.crons if self.config is not None else ()
+        cron = (query.get("cron") or [crons[0] if crons else "* * * * *"])[0]
+        assert self.host is not None
+        try:
+            await self.host.run_scheduled(ScheduledEvent(cron=cron, scheduled_time=time.time()))
+        except Exception as exc:
+            logger.error("scheduled(%r) failed", cron, exc_info=exc)
+            body = json.dumps({"ok": False, "cron": cron, "error": str(exc)}).encode()
+            await _send_bytes(send, 500, body, b"application/json")
+            return
+        await _send_bytes(
+            send, 200, json.dumps({"ok": True, "cron": cron}).encode(), b"application/json"
+        )
+
+    # --- startup and serving -----------------------------------------------------------
+
+    async def setup(self) -> ASGIApp:
+        """Load config, open the store, deploy the site, load the worker; build the app.
+
+        A config error at startup raises (exit 2); a worker that fails to load
+        is served as the error page until it is fixed.
+        """
+        from runtime.app import create_app
+        from runtime.host import RuntimeLimits, WorkerHost
+
+        config = self.load_config()
+        self.config = config
+        self.store = await self._open_store(config)
+        self._restart_watcher(self.watch_plan(config))
+        self.host = WorkerHost(
+            limits=RuntimeLimits.from_config(config.limits), origin=config.origin
+        )
+        env = self.build_env(config, self.store)
+        self.host.set_env(env)
+        if config.site is not None:
+            try:
+                summary = await self.deploy_site(config)
+                self._say(f"Deployed site: {summary}")
+            except Exception as exc:
+                self._fail(exc, show_traceback=not _is_user_error(exc))
+        try:
+            worker = self.load_worker(config)
+        except (WorkerLoadError, ConfigError) as exc:
+            self._fail(exc, show_traceback=True)
+        else:
+            if self.host.current.error is None:
+                self.host.swap(worker, env)
+        routes: dict[str, ASGIApp] = {
+            STATUS_PATH: self._status_route,
+            SCHEDULED_PATH: self._scheduled_route,
+            LIVE_RELOAD_PATH: self.live,
+            **self.mounts,
+        }
+        app: ASGIApp = create_app(self.host, mode="dev", extra_routes=routes)
+        if self._live_reload_enabled(config):
+            app = inject_live_reload(app)
+        return app
+
+    def _live_reload_enabled(self, config: Config) -> bool:
+        if self.options.live_reload is not None:
+            return self.options.live_reload
+        return config.site is not None
+
+    def banner(self, url: str) -> str:
+        """The startup banner: URL, bindings, state, watched paths."""
+        config, host = self.config, self.host
+        assert config is not None and host is not None and self.plan is not None
+        lines = [f"edgeworks dev · {config.name}"]
+        worker = host.current.worker
+        lines.append(
+            f"  worker    {worker.path if worker else '(not loaded: see the error above)'}"
+        )
+        bindings = []
+        for ns in config.kv_namespaces:
+            bindings.append(f"{ns.binding}  KV namespace  {ns.id}")
+        if config.site is not None:
+            bindings.append(
+                f"__STATIC_CONTENT  KV namespace  {config.site_namespace_id}  "
+                f"(site bucket {config.site.bucket})"
+            )
+        bindings += [f"{name}  var  {value!r}" for name, value in config.vars.items()]
+        bindings += [f"{name}  secret  (from .dev.vars)" for name in config.secrets]
+        lines.append("  bindings  " + ("\n            ".join(bindings) if bindings else "(none)"))
+        url_store = self.store_url(config)
+        state = (
+            url_store.removeprefix("sqlite://") if url_store.startswith("sqlite:") else url_store
+        )
+        if url_store == MEMORY_STORE_URL:
+            state = "in memory (--ephemeral): nothing is kept after exit"
+        lines.append(f"  state     {state}")
+        lines.append("  watching  " + "\n            ".join(self.plan.describe()))
+        if self._live_reload_enabled(config):
+            lines.append(f"  live reload on ({LIVE_RELOAD_PATH})")
+        lines.append(f"Listening on {url}")
+        return "\n".join(lines)
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.options.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.options.host, self.options.port))
+        except OSError as exc:
+            sock.close()
+            raise ConfigError(
+                f"cannot listen on {self.options.host}:{self.options.port}: {exc.strerror}; "
+                "pick another --port (0 = any free port)"
+            ) from None
+        sock.listen(2048)
+        sock.setblocking(False)
+        self.port = int(sock.getsockname()[1])
+        return sock
+
+    async def run(self) -> int:
+        """Serve until Ctrl-C / SIGTERM; returns the exit code."""
+        import uvicorn
+
+        _configure_logging()
+        sys.dont_write_bytecode = True  # stale-bytecode safety: see runtime._reload
+        try:
+            app = await self.setup()
+            sock = self._bind()
+        except BaseException:
+            await self._close()
+            raise
+        display_host = (
+            self.options.host if ":" not in self.options.host else f"[{self.options.host}]"
+        )
+        url = f"http://{display_host}:{self.port}"
+        config = uvicorn.Config(
+            app,
+            lifespan="on",
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=DEV_GRACEFUL_SHUTDOWN_S,
+            loop="asyncio",
+            http="auto",
+        )
+        server = _make_server(config, self._on_exit)
+        self._server = server
+        assert self.watcher is not None
+        await asyncio.to_thread(self.watcher.wait_ready, DEV_WATCH_READY_TIMEOUT_S)
+        self._say(self.banner(url))
+        watch_task = asyncio.create_task(self._watch_loop())
+        cron_task = self._start_cron()
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            watch_task.cancel()
+            if cron_task is not None:
+                cron_task.cancel()
+            for task in (watch_task, cron_task):
+                if task is not None:
+                    with contextlib.suppress(BaseException):
+                        await task
+            sock.close()
+            await self._close()
+        return 0
+
+    def _start_cron(self) -> asyncio.Task[None] | None:
+        """Cron triggers fire on schedule in dev too (wired to the runtime's cron loop)."""
+        return None
+
+    def _on_exit(self) -> None:
+        # Called from uvicorn's signal handling: end open SSE streams and stop watching now,
+        # so shutdown never waits on a browser tab.
+        self.live.close()
+        if self.watcher is not None:
+            self.watcher.stop()
+
+    async def _close(self) -> None:
+        self.live.close()
+        if self.watcher is not None:
+            self.watcher.stop()
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                await self.store.aclose()
+            self.store = None
+
+
+def _make_server(config: Any, on_exit: Callable[[], None]) -> Any:
+    """uvicorn's Server, telling the dev server as soon as an exit is requested."""
+    import uvicorn
+
+    loop = asyncio.get_running_loop()
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # Runs in uvicorn's signal handler: schedule, never block.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(on_exit)
+            super().handle_exit(sig, frame)
+
+    return Server(config)
+
+
+async def _send_bytes(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    headers = [
+        (b"content-type", content_type),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+        *(extra_headers or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _snapshot(paths: set[Path]) -> dict[Path, tuple[int, int]]:
+    out = {}
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            out[path] = (-1, 0)
+        else:
+            out[path] = (stat.st_mtime_ns, stat.st_size)
+    return out
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    """Errors with a clear message of their own (config, site deploy): no traceback needed."""
+    if isinstance(exc, ConfigError):
+        return True
+    try:
+        from sites.errors import SiteError
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, SiteError)
+
+
+def _configure_logging() -> None:
+    """Access-log lines and the worker's own logging on stderr, without uvicorn's chatter."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "watchfiles"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def run_dev(options: DevOptions) -> int:
+    """Run the dev server in a new event loop (the CLI entry); returns the exit code."""
+    try:
+        return asyncio.run(DevServer(options).run())
+    except KeyboardInterrupt:
+        return 0

@@ -1,0 +1,119 @@
+"""Fixtures for the static-site tests: a memory store, a site namespace, a fake clock,
+a bucket builder and a raw ASGI caller that sends the exact bytes of a path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from starlette.requests import Request
+
+from kv import KVNamespace, Store, open_store
+from sites import AssetHandler
+
+SITE_NS = "__test-workers_sites_assets"
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[Store]:
+    s = open_store("memory://")
+    yield s
+    await s.aclose()
+
+
+@pytest.fixture
+def ns(store: Store) -> KVNamespace:
+    return KVNamespace(store, SITE_NS)
+
+
+def write_files(root: Path, files: Mapping[str, str | bytes]) -> Path:
+    """Create ``files`` (relative path -> content) under ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        else:
+            path.write_bytes(content)
+    return root
+
+
+@pytest.fixture
+def bucket(tmp_path: Path) -> Callable[..., Path]:
+    def make(files: Mapping[str, str | bytes], name: str = "public") -> Path:
+        return write_files(tmp_path / name, files)
+
+    return make
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    header_list: list[tuple[str, str]]
+
+
+async def call(
+    handler: AssetHandler,
+    path: str | bytes,
+    *,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    query: bytes = b"",
+) -> Reply:
+    """Send one request with exactly ``path`` as the raw path (no client normalisation)."""
+    raw = path.encode("utf-8") if isinstance(path, str) else path
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": raw.decode("latin-1"),
+        "raw_path": raw,
+        "query_string": query,
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in (headers or {}).items()],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    messages: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        messages.append(message)
+
+    response = await handler(Request(scope, receive))
+    await response(scope, receive, send)
+    start = messages[0]
+    raw_headers = [(k.decode(), v.decode("utf-8")) for k, v in start["headers"]]  # type: ignore[attr-defined]
+    body = b"".join(m.get("body", b"") for m in messages[1:])  # type: ignore[misc]
+    return Reply(int(start["status"]), dict(raw_headers), body, raw_headers)  # type: ignore[call-overload]
+
+
+def tree_size(root: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(root))

@@ -41,6 +41,7 @@ SQLITE_PARAMS_PER_QUERY = 500  # keys per "key IN (...)" query of a bulk get
 INVALIDATION_CHANNEL = "ew:invalidate"  # Redis channel carrying (origin, namespace, keys)
 INVALIDATION_RETRY_MIN = 0.1  # seconds before the first resubscribe attempt
 INVALIDATION_RETRY_MAX = 2.0  # seconds; longest pause between resubscribe attempts
+INVALIDATION_START_WAIT = 2.0  # seconds serve waits for the first subscription at startup
 
 # --- keys ---------------------------------------------------------------------
 MAX_KEY_BYTES = 512  # bytes of a key (or list prefix), UTF-8 encoded; 512 is allowed

@@ -28,7 +28,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kv.cache import EdgeCache
-from kv.limits import INVALIDATION_CHANNEL, INVALIDATION_RETRY_MAX, INVALIDATION_RETRY_MIN
+from kv.limits import (
+    INVALIDATION_CHANNEL,
+    INVALIDATION_RETRY_MAX,
+    INVALIDATION_RETRY_MIN,
+    INVALIDATION_START_WAIT,
+)
 
 logger = logging.getLogger("edgeworks.kv")
 
@@ -170,3 +175,37 @@ class PubSubInvalidator:
             self.subscribed.clear()
             with contextlib.suppress(Exception):
                 await pubsub.aclose()
+
+
+#: ``[kv] invalidation`` values (runtime/config.py validates the field).
+INVALIDATION_MODES = ("none", "pubsub")
+
+
+async def start_invalidation(
+    store: object, cache: EdgeCache, mode: str, *, wait: float = INVALIDATION_START_WAIT
+) -> PubSubInvalidator | None:
+    """What a ``serve`` process calls once its store and cache exist.
+
+    ``mode`` is ``[kv] invalidation``: ``"none"`` returns ``None`` (TTL-only
+    staleness); ``"pubsub"`` needs a store that publishes invalidations (Redis)
+    and returns a started :class:`PubSubInvalidator` (close it at shutdown). It
+    waits up to ``wait`` seconds for the first subscription; Redis being down
+    does not fail the start, the invalidator keeps retrying.
+
+    >>> invalidator = await start_invalidation(store, cache, config.kv.invalidation)
+    """
+    if mode == "none":
+        return None
+    if mode != "pubsub":
+        allowed = ", ".join(repr(m) for m in INVALIDATION_MODES)
+        raise ValueError(f"[kv] invalidation = {mode!r} is not supported: allowed are {allowed}")
+    if not (hasattr(store, "pubsub") and isinstance(getattr(store, "origin", None), str)):
+        url = getattr(store, "url", type(store).__name__)
+        raise ValueError(
+            f'[kv] invalidation = "pubsub" needs a redis:// store, not {url}: '
+            'use a Redis store or invalidation = "none"'
+        )
+    source: InvalidationSource = store  # type: ignore[assignment]
+    invalidator = PubSubInvalidator(source, cache)
+    await invalidator.start(wait=wait)
+    return invalidator

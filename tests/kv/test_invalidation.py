@@ -171,3 +171,21 @@ async def test_pubsub_start_with_redis_down_does_not_fail() -> None:
     await invalidator.start(wait=0.3)
     assert not invalidator.subscribed.is_set()
     await invalidator.aclose()
+
+
+async def test_start_invalidation_modes(redis_url: str) -> None:
+    from kv import open_store
+    from kv.invalidation import start_invalidation
+
+    cache = EdgeCache()
+    memory = open_store("memory://")
+    assert await start_invalidation(memory, cache, "none") is None
+    with pytest.raises(ValueError, match="needs a redis:// store"):
+        await start_invalidation(memory, cache, "pubsub")
+    with pytest.raises(ValueError, match="allowed are 'none', 'pubsub'"):
+        await start_invalidation(memory, cache, "gossip")
+    store = RedisStore.from_url(redis_url)
+    invalidator = await start_invalidation(store, cache, "pubsub")
+    assert invalidator is not None and invalidator.subscribed.is_set()
+    await invalidator.aclose()
+    await store.aclose()

@@ -30,6 +30,8 @@ _OVERRIDES = {
     ".txt": "text/plain",
     ".csv": "text/csv",
     ".xml": "application/xml",
+    ".gz": "application/gzip",
+    ".zip": "application/zip",
 }
 DEFAULT_TYPE = "application/octet-stream"
 _CHARSET = "; charset=utf-8"

@@ -245,6 +245,7 @@ async def deploy(
         headers=headers,
         redirects=redirects,
         warnings=warnings,
+        keep=keep,
     )
     missing = sorted({e.key for e in entries.values()} - existing_assets)
     missing_set = set(missing)

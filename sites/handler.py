@@ -19,7 +19,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -79,9 +79,17 @@ class _Site:
         html_handling: str | None,
         not_found_handling: str | None,
         cache_control: str | None,
+        previous: Sequence[Manifest] = (),
     ) -> None:
         self.version = manifest.version
         self.files = {"/" + path: entry for path, entry in manifest.files.items()}
+        # Grace for subresources: a page of a previous kept version may still ask for an
+        # asset this version dropped. Exact paths only, never HTML (a deleted page is gone).
+        self.grace: dict[str, ManifestEntry] = {}
+        for old in reversed(previous):
+            for path, entry in old.files.items():
+                if not entry.content_type.startswith("text/html"):
+                    self.grace["/" + path] = entry
         self.not_found_handling = not_found_handling or manifest.not_found_handling
         self.resolver = Resolver(
             self.files, html_handling or manifest.html_handling, self.not_found_handling
@@ -145,6 +153,8 @@ class _Site:
             )
         else:
             intent = self.resolver.resolve(path, navigation=navigation)
+        if (intent is None or intent.fallback) and path in self.grace and path not in self.files:
+            intent = Intent(path=path)
         if intent is None:
             return self.plain(rule_path, _NOT_FOUND, 404)
         if intent.redirect is not None:
@@ -159,7 +169,7 @@ class _Site:
                 exists=True,
             )
         assert intent.path is not None
-        entry = self.files[intent.path]
+        entry = self.files.get(intent.path) or self.grace[intent.path]
         headers = {"content-type": entry.content_type}
         if intent.status == 200:
             headers["etag"] = f'"{entry.etag}"'

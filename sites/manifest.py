@@ -47,6 +47,7 @@ class Manifest:
     headers: list[dict[str, Any]] = field(default_factory=list)
     redirects: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    keep: int = limits.DEFAULT_KEEP
 
     def to_json(self) -> str:
         return json.dumps(
@@ -63,6 +64,7 @@ class Manifest:
                 "headers": self.headers,
                 "redirects": self.redirects,
                 "warnings": self.warnings,
+                "keep": self.keep,
             },
             separators=(",", ":"),
             ensure_ascii=False,
@@ -85,6 +87,7 @@ class Manifest:
             headers=list(data.get("headers", [])),
             redirects=dict(data.get("redirects", {})),
             warnings=list(data.get("warnings", [])),
+            keep=int(data.get("keep", limits.DEFAULT_KEEP)),
         )
 
     def same_site(self, other: Manifest) -> bool:

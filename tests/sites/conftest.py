@@ -4,9 +4,10 @@ a bucket builder and a raw ASGI caller that sends the exact bytes of a path."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.requests import Request
@@ -117,3 +118,59 @@ async def call(
 
 def tree_size(root: Path) -> int:
     return sum(len(files) for _, _, files in os.walk(root))
+
+
+class SpyStore:
+    """Wraps a store: counts writes and can run a hook before each ``write_batch``."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.url = inner.url
+        self.puts: list[str] = []
+        self.batches: list[list[str]] = []
+        self.before_batch: Callable[[], Awaitable[None]] | None = None
+        self.fail_batches = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def put(
+        self, namespace: str, key: str, value: Any, expiration: Any, metadata: Any
+    ) -> None:
+        self.puts.append(key)
+        await self.inner.put(namespace, key, value, expiration, metadata)
+
+    async def write_batch(self, namespace: str, ops: Sequence[Any]) -> None:
+        if self.before_batch is not None:
+            await self.before_batch()
+        if self.fail_batches:
+            from kv import StoreUnavailable
+
+            raise StoreUnavailable("injected failure")
+        self.batches.append([op.key for op in ops])
+        await self.inner.write_batch(namespace, ops)
+
+    @property
+    def writes(self) -> int:
+        return len(self.puts) + sum(len(b) for b in self.batches)
+
+
+@pytest.fixture
+def spy(store: Store) -> SpyStore:
+    return SpyStore(store)
+
+
+@pytest.fixture
+def spy_ns(spy: SpyStore) -> KVNamespace:
+    return KVNamespace(spy, SITE_NS)  # type: ignore[arg-type]
+
+
+async def all_keys(ns: KVNamespace) -> list[str]:
+    keys: list[str] = []
+    cursor = None
+    while True:
+        page = await ns.list(cursor=cursor)
+        keys += [k.name for k in page.keys]
+        if page.list_complete:
+            return keys
+        cursor = page.cursor

@@ -6,6 +6,7 @@ Exception tree::
     StoreUnavailable        raised by a store backend when it cannot reach its storage;
                             ``KVNamespace`` turns it into a 503 ``KVError``
     StoreCorrupt            the quick check found a damaged store file
+    BulkFileError           a ``kv bulk`` file is malformed (a ``ValueError``); lists every bad item
 
 Validation errors that Workers KV reports as ``TypeError`` (empty key, ``.``/``..``,
 bad value type, unknown response type) are plain ``TypeError`` here too.
@@ -34,3 +35,15 @@ class StoreUnavailable(Exception):
 
 class StoreCorrupt(Exception):
     """A store's quick check failed: the file is damaged or not a KV store."""
+
+
+class BulkFileError(ValueError):
+    """A bulk file (``edgeworks kv bulk``) is malformed; nothing was written.
+
+    ``problems`` lists every bad item (``"item 3 (key 'a'): ..."``); ``str(err)`` is a
+    header line followed by one indented line per problem.
+    """
+
+    def __init__(self, message: str, problems: list[str] | tuple[str, ...] = ()) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join([message, *(f"  {p}" for p in self.problems)]))

@@ -32,10 +32,9 @@ SQLITE_SWEEP_INTERVAL = 60.0  # seconds between sweeps of expired entries
 SQLITE_SWEEP_BATCH = 1000  # expired entries one sweep deletes at most (bounds the write lock)
 SQLITE_STREAM_POOL = 4  # idle connections kept for streamed reads of large values
 SQLITE_CACHE_KIB = 16 * 1024  # KiB of page cache per connection
-SQLITE_JOURNAL_SIZE_LIMIT = (
-    64 * 1024 * 1024
-)  # bytes the WAL file is truncated to after a checkpoint
+SQLITE_JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL keeps after a checkpoint
 SQLITE_PARAMS_PER_QUERY = 500  # keys per "key IN (...)" query of a bulk get
+SQLITE_GROUP_COMMIT_MAX = 256  # queued writes the writer thread commits in one transaction
 
 # --- pub/sub invalidation (kv/invalidation.py) --------------------------------
 INVALIDATION_CHANNEL = "ew:invalidate"  # Redis channel carrying (origin, namespace, keys)
@@ -146,3 +145,17 @@ STATUS_TOO_LARGE = 413
 STATUS_URI_TOO_LONG = 414
 STATUS_TOO_MANY_REQUESTS = 429
 STATUS_UNAVAILABLE = 503
+
+# --- bulk files of `edgeworks kv bulk` (wrangler's JSON format; kv/bulk.py, H3) ---
+BULK_PUT_FIELDS = ("key", "value", "expiration", "expiration_ttl", "metadata", "base64")
+BULK_KEYS_PER_GET = MAX_BULK_GET_KEYS  # keys per namespace bulk get when a file asks for more
+MSG_BULK_FILE_HEADER = "{source}: {count} invalid item(s), nothing was written"
+MSG_BULK_FILE_NOT_JSON = "{source}: not valid JSON: {detail}"
+MSG_BULK_FILE_NOT_ARRAY = "{source}: must be a JSON array of {shape}, got {type}"
+MSG_BULK_PUT_SHAPE = '{"key": ..., "value": ...} objects'
+MSG_BULK_KEYS_SHAPE = 'key strings or {"name": ...} objects'
+MSG_BULK_ITEM_TYPE = "must be {shape}, got {type}"
+MSG_BULK_FIELD_MISSING = "{field} is required"
+MSG_BULK_FIELD_TYPE = "{field} must be {expected}, got {type}"
+MSG_BULK_BASE64 = "value is not valid base64 (base64 is true)"
+MSG_BULK_UNKNOWN_FIELD = "unknown field {field!r} ignored{hint}"

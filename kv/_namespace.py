@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
+from types import TracebackType
 from typing import Any
 
 from kv import _validate as V
@@ -26,19 +26,34 @@ Clock = Callable[[], float]
 _Keys = list[str] | tuple[str, ...]
 
 
-@contextmanager
-def _store_errors(op: str) -> Iterator[None]:
-    """Turn a backend's ``StoreUnavailable`` into the 503 ``KVError`` of ``op``."""
-    try:
-        yield
-    except StoreUnavailable as err:
-        detail = L.MSG_STORE_UNAVAILABLE.format(detail=err)
-        raise KVError(op, L.STATUS_UNAVAILABLE, detail) from err
+class _store_errors:  # lower case: it reads like a function, ``with _store_errors(op):``
+    """Turn a backend's ``StoreUnavailable`` into the 503 ``KVError`` of ``op``.
+
+    A class, not ``@contextmanager``: it wraps every store call, so it is kept cheap.
+    """
+
+    __slots__ = ("op",)
+
+    def __init__(self, op: str) -> None:
+        self.op = op
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, StoreUnavailable):
+            detail = L.MSG_STORE_UNAVAILABLE.format(detail=exc)
+            raise KVError(self.op, L.STATUS_UNAVAILABLE, detail) from exc
 
 
 def _pick(options: object, names: tuple[str, ...], given: object) -> Any:
     """A keyword argument if given, else the first of ``names`` in an options dict."""
-    if given is not None:
+    if given is not None or options is None or isinstance(options, str):
         return given
     if isinstance(options, Mapping):
         for name in names:
@@ -170,6 +185,8 @@ class KVNamespace:
         self, type_: object, cache_ttl: object, cache_ttl_alias: object
     ) -> tuple[object, object]:
         given = cache_ttl if cache_ttl is not None else cache_ttl_alias
+        if isinstance(type_, str):
+            return type_, given
         ttl = _pick(type_, ("cacheTtl", "cache_ttl"), given)
         if isinstance(type_, Mapping):
             type_ = type_.get("type")

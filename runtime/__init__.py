@@ -14,11 +14,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from runtime._fetch import Fetcher, fetch
     from runtime.app import EdgeworksApp, create_app
     from runtime.context import Context
     from runtime.env import Env, build_env, env_from_config
     from runtime.errors import ConfigError, LimitExceeded, WorkerError, WorkerLoadError
-    from runtime.fetch import Fetcher, fetch
     from runtime.host import Generation, RuntimeLimits, ScheduledEvent, WorkerHost
     from runtime.loader import LoadedWorker, load_worker
 
@@ -48,7 +48,7 @@ _WHERE = {
     "Context": "runtime.context",
     "EdgeworksApp": "runtime.app",
     "Env": "runtime.env",
-    "Fetcher": "runtime.fetch",
+    "Fetcher": "runtime._fetch",
     "Generation": "runtime.host",
     "LimitExceeded": "runtime.errors",
     "LoadedWorker": "runtime.loader",
@@ -60,7 +60,7 @@ _WHERE = {
     "build_env": "runtime.env",
     "create_app": "runtime.app",
     "env_from_config": "runtime.env",
-    "fetch": "runtime.fetch",
+    "fetch": "runtime._fetch",
     "load_worker": "runtime.loader",
 }
 

@@ -25,9 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kv.errors import KVError
 from runtime._cpu import CpuInterrupt, guarded
+from runtime._fetch import _current
 from runtime.errorpage import Mode, error_response, wants_html
 from runtime.errors import LimitExceeded
-from runtime.fetch import _current
 from runtime.host import WorkerHost
 from runtime.limits import (
     DEV_PATH_PREFIX,
@@ -68,7 +68,8 @@ def create_app(
 
     ``extra_routes`` maps exact paths under ``/__edgeworks/`` to ASGI apps and is
     only used in ``dev`` mode. ``on_startup``/``on_shutdown`` run in the ASGI
-    lifespan; shutdown then drains ``wait_until`` work and closes the fetcher.
+    lifespan; after the shutdown hooks the host drains ``wait_until`` work
+    (``drain_ms``) and closes the fetcher.
     """
     return EdgeworksApp(
         host,
@@ -134,9 +135,9 @@ class EdgeworksApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:
-                    await self.host.aclose()
                     for hook in self.on_shutdown:
                         await hook()
+                    await self.host.aclose()
                 except BaseException as exc:  # pragma: no cover - logged, still shut down
                     logger.error("shutdown failed: %s", exc)
                 await send({"type": "lifespan.shutdown.complete"})

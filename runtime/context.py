@@ -19,7 +19,7 @@ from runtime.limits import DEFAULT_SUBREQUESTS, MSG_SUBREQUESTS
 if TYPE_CHECKING:
     import httpx
 
-    from runtime.fetch import Fetcher
+    from runtime._fetch import Fetcher
 
 __all__ = ["Context"]
 

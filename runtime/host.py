@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from runtime._cpu import guarded
+from runtime._fetch import Fetcher, _current
 from runtime.context import Context
 from runtime.env import Env
 from runtime.errors import WorkerError
-from runtime.fetch import Fetcher, _current
 from runtime.limits import (
     DEFAULT_CPU_MS,
     DEFAULT_DRAIN_MS,

@@ -1,0 +1,310 @@
+"""``edgeworks serve``: the production server (spec/dev.md §3).
+
+The parent process validates everything before it binds: config (a
+``ConfigError`` exits 2), the worker (``WorkerLoadError`` exits 1) and the
+store (``store.check()``; exits 1). It then binds the socket itself, so
+``--port 0`` prints the real port, and runs uvicorn (uvloop + httptools) on it:
+in-process for ``--workers 1``, else uvicorn's multiprocess supervisor with the
+socket shared by N spawned processes. Every process is one location: its own
+store connection and ``EdgeCache``; only one process at a time runs the cron
+triggers (an ``flock`` on a file the parent creates).
+
+SIGTERM/SIGINT: uvicorn stops accepting, finishes in-flight requests, then the
+lifespan shutdown drains ``wait_until`` work within ``drain_ms``; exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from runtime.errors import WorkerLoadError
+from runtime.limits import SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT
+
+if TYPE_CHECKING:
+    from runtime.app import EdgeworksApp
+    from runtime.config import Config
+    from runtime.loader import LoadedWorker
+
+__all__ = ["ServeOptions", "build_app", "run_serve"]
+
+logger = logging.getLogger("edgeworks.runtime")
+
+OPTIONS_ENV = "EDGEWORKS_SERVE_OPTIONS"  # JSON ServeOptions handed to spawned worker processes
+SECRET_ENV_PREFIX = "EDGEWORKS_SECRET_"  # EDGEWORKS_SECRET_API_KEY=... -> secret API_KEY
+CRON_LOCK_RETRY_S = 30.0  # a process without the cron lock retries this often
+EXIT_OK = 0
+EXIT_FAILURE = 1
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """What ``edgeworks serve`` was asked to do (all plain data: it crosses processes)."""
+
+    config: str | None = None
+    host: str = SERVE_DEFAULT_HOST
+    port: int = SERVE_DEFAULT_PORT
+    workers: int = 1
+    kv: str | None = None
+    env_file: str | None = None
+    access_log: bool = True
+    cwd: str | None = None
+    cron_lock: str | None = None
+
+
+def load_serve_config(options: ServeOptions) -> Config:
+    """Config with ``--kv`` applied and secrets from ``--env-file`` and the environment.
+
+    Secrets: the env file's entries; an environment variable of the same name
+    overrides one; ``EDGEWORKS_SECRET_<NAME>`` adds secret ``NAME``.
+    """
+    from runtime.config import load_config, load_dev_vars
+
+    overrides = {"kv.store": options.kv} if options.kv else {}
+    config = load_config(options.config, cwd=options.cwd, overrides=overrides)
+    secrets: dict[str, str] = {}
+    source = "environment"
+    if options.env_file is not None:
+        secrets = load_dev_vars(config, Path(options.cwd or ".") / options.env_file)
+        source = options.env_file
+    for name in secrets:
+        if name in os.environ:
+            secrets[name] = os.environ[name]
+    for name, value in os.environ.items():
+        if name.startswith(SECRET_ENV_PREFIX) and len(name) > len(SECRET_ENV_PREFIX):
+            secrets[name[len(SECRET_ENV_PREFIX) :]] = value
+    return config.with_secrets(secrets, source=source) if secrets else config
+
+
+def build_app(
+    config: Config, options: ServeOptions, worker: LoadedWorker | None = None
+) -> EdgeworksApp:
+    """The serve app of one process: its own store, EdgeCache, env, host and cron."""
+    from kv import EdgeCache, open_store
+    from runtime.app import create_app
+    from runtime.cron import CronRunner
+    from runtime.env import env_from_config
+    from runtime.host import RuntimeLimits, WorkerHost
+    from runtime.loader import load_worker
+
+    store = open_store(config.kv.store_url)
+    cache = EdgeCache(max_bytes=config.kv.cache_max_bytes)
+    env = env_from_config(config, store, cache=cache)
+    if worker is None:
+        worker = load_worker(config.worker_path(), project_root=config.root)
+    host = WorkerHost(
+        worker, env, limits=RuntimeLimits.from_config(config.limits), origin=config.origin
+    )
+    cron = CronRunner(host, config.triggers.crons)
+    lock = _CronLock(options.cron_lock)
+    retry: list[asyncio.Future[None]] = []
+
+    # H6: pub/sub cache invalidation between locations ([kv] invalidation = "pubsub").
+    invalidators: list[Any] = []
+
+    async def startup() -> None:
+        await store.check()
+        from kv.invalidation import start_invalidation
+
+        invalidator = await start_invalidation(store, cache, config.kv.invalidation)
+        if invalidator is not None:
+            invalidators.append(invalidator)
+        if lock.acquire():
+            cron.start()
+        elif cron.schedule.crons:
+            retry.append(asyncio.ensure_future(_retry_cron_lock(lock, cron)))
+
+    async def shutdown() -> None:
+        for invalidator in invalidators:  # H6: stop listening before the store closes
+            await invalidator.aclose()
+        for task in retry:
+            task.cancel()
+        await cron.stop()
+        await host.drain()
+        await store.aclose()
+        lock.release()
+
+    # The lifespan runs the shutdown hooks, then host.aclose() (drain again, close fetcher).
+    return create_app(
+        host,
+        mode="serve",
+        access_log=options.access_log,
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+    )
+
+
+async def _retry_cron_lock(lock: _CronLock, cron: Any) -> None:
+    while not lock.acquire():
+        await asyncio.sleep(CRON_LOCK_RETRY_S)
+    cron.start()
+
+
+class _CronLock:
+    """At most one process of a ``serve`` runs cron triggers (no path: always this one)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        if self.path is None:
+            return True
+        if self._fd is not None:
+            return True
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def app_factory() -> EdgeworksApp:
+    """uvicorn ``--factory`` entry of spawned worker processes (options from the env)."""
+    options = ServeOptions(**json.loads(os.environ[OPTIONS_ENV]))
+    _configure_logging()
+    return build_app(load_serve_config(options), options)
+
+
+async def _check_store(url: str) -> None:
+    from kv import open_store
+
+    store = open_store(url)
+    try:
+        await store.check()
+    finally:
+        await store.aclose()
+
+
+def run_serve(options: ServeOptions) -> int:
+    """Validate, bind, serve until SIGTERM/SIGINT; returns the exit code.
+
+    Raises ``ConfigError`` for a bad config (the CLI exits 2).
+    """
+    _configure_logging()
+    config = load_serve_config(options)
+    from runtime.loader import load_worker
+
+    try:
+        worker = load_worker(config.worker_path(), project_root=config.root)
+    except WorkerLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        asyncio.run(_check_store(config.kv.store_url))
+    except Exception as exc:
+        print(f"error: KV store {config.kv.store_url}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+
+    try:
+        sock = _bind(options.host, options.port)
+    except OSError as exc:
+        print(f"error: cannot listen on {options.host}:{options.port}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    port = sock.getsockname()[1]
+    shown = f"[{options.host}]" if ":" in options.host else options.host
+    print(f"Listening on http://{shown}:{port}", flush=True)
+
+    # uvicorn re-raises a caught SIGTERM/SIGINT after its graceful shutdown with the
+    # handler that was installed before it: make that a no-op so a drain exits 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _ignore_after_shutdown)
+    try:
+        if options.workers <= 1:
+            return _serve_in_process(config, options, worker, sock)
+        return _serve_multiprocess(options, sock)
+    finally:
+        sock.close()
+
+
+def _ignore_after_shutdown(signum: int, frame: FrameType | None) -> None:
+    return None
+
+
+def _uvicorn_config(app: Any, options: ServeOptions, config: Config, **extra: Any) -> Any:
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,  # the app writes its own `GET /path 200 1.8ms` line
+        log_config=None,
+        timeout_graceful_shutdown=max(1, config.limits.wall_ms // 1000 + 1),
+        **extra,
+    )
+
+
+def _serve_in_process(
+    config: Config, options: ServeOptions, worker: LoadedWorker, sock: socket.socket
+) -> int:
+    import uvicorn
+
+    app = build_app(config, options, worker)
+    server = uvicorn.Server(_uvicorn_config(app, options, config))
+    server.run(sockets=[sock])
+    return EXIT_OK if server.started else EXIT_FAILURE
+
+
+def _serve_multiprocess(options: ServeOptions, sock: socket.socket) -> int:
+    from uvicorn.supervisors import Multiprocess
+
+    from runtime.config import load_config
+
+    fd, lock_path = tempfile.mkstemp(prefix="edgeworks-cron-", suffix=".lock")
+    os.close(fd)
+    child = ServeOptions(
+        **{**asdict(options), "cwd": options.cwd or os.getcwd(), "cron_lock": lock_path}
+    )
+    os.environ[OPTIONS_ENV] = json.dumps(asdict(child))
+    config = load_config(options.config, cwd=options.cwd)
+    uv_config = _uvicorn_config(
+        "runtime.serve:app_factory", options, config, factory=True, workers=options.workers
+    )
+    try:
+        Multiprocess(uv_config, sockets=[sock]).run()
+    finally:
+        Path(lock_path).unlink(missing_ok=True)
+    return EXIT_OK
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _configure_logging() -> None:
+    """One plain line per record on stderr (access log, worker errors)."""
+    root = logging.getLogger("edgeworks")
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+        root.propagate = False

@@ -1,0 +1,129 @@
+"""cpu_ms and wall_ms: runaway handlers are cut and the server keeps answering."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from runtime._cpu import CpuInterrupt, guarded
+from runtime.host import RuntimeLimits
+from runtime.testing import WorkerClient
+
+RUNAWAY = """
+import asyncio, time
+from starlette.responses import Response
+
+async def handle_request(request, env, ctx):
+    path = request.url.path
+    if path == "/spin":
+        while True:
+            pass
+    if path == "/spin-after-await":
+        await asyncio.sleep(0)
+        n = 0
+        while True:
+            n += 1
+    if path == "/swallow":
+        while True:
+            try:
+                while True:
+                    pass
+            except Exception:
+                pass
+    if path == "/blocking-sleep":
+        time.sleep(30)
+    if path == "/never":
+        await asyncio.Event().wait()
+    if path == "/yielding":
+        for _ in range(20):
+            await asyncio.sleep(0.005)
+        return Response("yielded")
+    return Response("ok")
+"""
+
+
+@pytest.fixture
+def runaway(tmp_path: Path) -> Path:
+    path = tmp_path / "worker.py"
+    path.write_text(textwrap.dedent(RUNAWAY))
+    return path
+
+
+LIMITS = RuntimeLimits(cpu_ms=100, wall_ms=400)
+
+
+@pytest.mark.parametrize("path", ["/spin", "/spin-after-await", "/swallow", "/blocking-sleep"])
+async def test_cpu_limit_interrupts_runaway_handler(runaway: Path, path: str) -> None:
+    async with WorkerClient(runaway, limits=LIMITS) as client:
+        started = time.monotonic()
+        r = await client.get(path)
+        elapsed = time.monotonic() - started
+        after = await client.get("/")
+    assert (r.status_code, r.text) == (503, "Worker exceeded CPU time limit\n")
+    assert elapsed < 1.0
+    assert (after.status_code, after.text) == (200, "ok")
+
+
+async def test_cpu_limit_serves_waiting_requests_right_after_the_cut(runaway: Path) -> None:
+    async with WorkerClient(runaway, limits=LIMITS) as client:
+        started = time.monotonic()
+        spin = asyncio.ensure_future(client.get("/spin"))
+        others = [asyncio.ensure_future(client.get("/")) for _ in range(20)]
+        results = await asyncio.gather(spin, *others)
+        elapsed = time.monotonic() - started
+    assert results[0].status_code == 503
+    assert [r.status_code for r in results[1:]] == [200] * 20
+    assert elapsed < 0.1 + 0.5  # the cut, then the waiting requests
+
+
+async def test_cpu_limit_counts_stretches_not_total_time(runaway: Path) -> None:
+    # 20 x 5 ms of waiting is > cpu_ms in total but never a long stretch.
+    async with WorkerClient(runaway, limits=RuntimeLimits(cpu_ms=50, wall_ms=5000)) as client:
+        r = await client.get("/yielding")
+    assert (r.status_code, r.text) == (200, "yielded")
+
+
+async def test_wall_limit_answers_504_for_never_resolving_await(runaway: Path) -> None:
+    async with WorkerClient(runaway, limits=LIMITS) as client:
+        started = time.monotonic()
+        r = await client.get("/never")
+        elapsed = time.monotonic() - started
+        after = await client.get("/")
+    assert (r.status_code, r.text) == (504, "Worker exceeded wall time limit\n")
+    assert 0.35 < elapsed < 2.0
+    assert after.status_code == 200
+
+
+async def test_guarded_interrupt_never_lands_outside_guarded_steps() -> None:
+    # Busy unguarded code (the event loop's own work) runs for longer than the limit
+    # while a guarded coroutine is suspended: nothing may be raised there.
+    async def short_steps() -> str:
+        for _ in range(5):
+            await asyncio.sleep(0.02)
+        return "done"
+
+    task = asyncio.ensure_future(guarded(short_steps(), 10))  # type: ignore[arg-type]
+    end = time.monotonic() + 0.15
+    while time.monotonic() < end:  # unguarded spinning: allowed
+        pass
+    assert await task == "done"
+
+
+async def test_guarded_raises_cpu_interrupt_inside_the_step() -> None:
+    seen: list[str] = []
+
+    async def spin() -> None:
+        try:
+            while True:
+                pass
+        except CpuInterrupt:
+            seen.append("inside")
+            raise
+
+    with pytest.raises(CpuInterrupt):
+        await guarded(spin(), 30)
+    assert seen == ["inside"]

@@ -1,0 +1,145 @@
+"""A real `edgeworks serve` process: serving, pass-through to a real origin, SIGTERM drain."""
+
+from __future__ import annotations
+
+import signal
+import textwrap
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import Proc, edgeworks, free_port, port_is_free
+
+ORIGIN_APP = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    text = f"origin {scope['method']} {scope['path']}?{scope['query_string'].decode()} {body.decode()}"
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"x-origin", b"yes")]})
+    await send({"type": "http.response.body", "body": text.encode()})
+"""
+
+WORKER = """
+import asyncio
+from pathlib import Path
+from starlette.responses import Response
+
+async def record(path, text):
+    await asyncio.sleep(0.5)
+    Path(path).write_text(text)
+
+async def handle_request(request, env, ctx):
+    path = request.url.path
+    if path == "/slow":
+        print("slow started", flush=True)
+        ctx.wait_until(record(env.MARKER, "wait_until done"))
+        await asyncio.sleep(0.8)
+        return Response("slow done\\n")
+    if path == "/fail":
+        ctx.pass_through_on_exception()
+        raise RuntimeError("handled by origin")
+    if path == "/secret":
+        return Response(env.API_KEY)
+    if path == "/kv":
+        await env.KV.put("k", "stored")
+        return Response(await env.KV.get("k"))
+    if path == "/boom":
+        raise ValueError("secret internals")
+    return Response("hello\\n")
+"""
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> str:
+    folder = tmp_path / "origin"
+    folder.mkdir()
+    (folder / "origin_app.py").write_text(textwrap.dedent(ORIGIN_APP))
+    port = free_port()
+    import sys
+
+    proc = Proc(
+        [sys.executable, "-m", "uvicorn", "origin_app:app", "--port", str(port), "--no-access-log"],
+        cwd=folder,
+    )
+    try:
+        proc.wait_for(r"Uvicorn running")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.stop()
+
+
+def project(tmp_path: Path, origin: str | None = None) -> Path:
+    folder = tmp_path / "app"
+    folder.mkdir()
+    origin_line = f'origin = "{origin}"\n' if origin else ""
+    (folder / "edgeworks.toml").write_text(
+        'name = "app"\nmain = "worker.py"\n'
+        + origin_line
+        + f'[vars]\nMARKER = "{folder / "marker.txt"}"\n'
+        + '[[kv_namespaces]]\nbinding = "KV"\nid = "kv"\n'
+    )
+    (folder / "worker.py").write_text(textwrap.dedent(WORKER))
+    (folder / "secrets.env").write_text("API_KEY=from-file\n")
+    return folder
+
+
+def test_serve_serves_forwards_and_drains_on_sigterm(tmp_path: Path, origin: str) -> None:
+    folder = project(tmp_path, origin)
+    proc = edgeworks("serve", "--port", "0", "--env-file", "secrets.env", cwd=folder)
+    try:
+        port = int(proc.wait_for(r"Listening on http://127\.0\.0\.1:(\d+)").group(1))
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(base + "/").text == "hello\n"
+        assert httpx.get(base + "/__edgeworks/health").status_code == 200
+        assert httpx.get(base + "/__edgeworks/status").status_code == 404
+        assert httpx.get(base + "/secret").text == "from-file"
+        assert httpx.get(base + "/kv").text == "stored"
+        boom = httpx.get(base + "/boom", headers={"accept": "text/html"})
+        assert boom.status_code == 500 and "secret internals" not in boom.text
+        forwarded = httpx.post(base + "/fail?x=1", content=b"payload")
+        assert forwarded.status_code == 200
+        assert forwarded.text == "origin POST /fail?x=1 payload"
+        assert forwarded.headers["x-origin"] == "yes"
+
+        # A slow request in flight and a wait_until task, then SIGTERM.
+        results: list[httpx.Response] = []
+        slow = threading.Thread(target=lambda: results.append(httpx.get(base + "/slow")))
+        slow.start()
+        proc.wait_for(r"slow started")
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        slow.join(5)
+    finally:
+        proc.stop()
+    assert results and (results[0].status_code, results[0].text) == (200, "slow done\n")
+    assert (folder / "marker.txt").read_text() == "wait_until done"
+    assert "GET /slow 200" in proc.output
+    assert "ValueError: secret internals" in proc.output  # the traceback goes to the log
+    assert port_is_free(port)
+
+
+def test_serve_config_error_exits_2_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "edgeworks.toml").write_text('name = "x"\nmian = "worker.py"\n')
+    proc = edgeworks("serve", "--port", "0", cwd=tmp_path)
+    assert proc.wait(15) == 2
+    proc.stop()
+    lines = [line for line in proc.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "mian" in lines[0]
+
+
+def test_serve_worker_load_error_exits_1_naming_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "edgeworks.toml").write_text('name = "x"\nmain = "worker.py"\n')
+    (tmp_path / "worker.py").write_text("async def handle_request(request):\n    return (\n")
+    proc = edgeworks("serve", "--port", "0", cwd=tmp_path)
+    assert proc.wait(15) == 1
+    proc.stop()
+    assert f"{tmp_path / 'worker.py'}:2: SyntaxError" in proc.output

@@ -11,7 +11,7 @@ import pytest
 from kv import KVNamespace, Store, open_store
 
 # Every store kind the contract suite runs against.
-STORE_KINDS = ["memory", "sqlite"]
+STORE_KINDS = ["memory", "sqlite", "redis"]
 
 START = 1_700_000_000.0  # the fake clock's first reading: epoch seconds, a whole number
 

@@ -8,9 +8,9 @@ Three pieces, each testable alone:
   for (``.edgeworks/``, ``.git/``, ``__pycache__/``, ``.venv/``, ``node_modules/``,
   SQLite side files, logs, editor swap and backup files).
 - :class:`ChangeBatcher` turns a stream of classified changes into reloads:
-  code and config changes are due at once (the watcher already grouped the
-  burst), bucket changes wait for a quiet period so that a ``git checkout`` or
-  a build writing hundreds of files gives one redeploy.
+  a batch is due after a short quiet period for code and config, a longer one
+  for the bucket, so that an editor's burst of saves, a ``git checkout`` or a
+  build writing hundreds of files gives one reload.
 - :class:`Watcher` runs ``watchfiles.watch`` in a daemon thread (restarting it
   if it dies) and hands filtered change sets to the event loop.
 
@@ -33,6 +33,8 @@ from pathlib import Path
 from runtime._devlimits import (
     DEV_BUCKET_MAX_WAIT_MS,
     DEV_BUCKET_QUIET_MS,
+    DEV_CODE_MAX_WAIT_MS,
+    DEV_CODE_QUIET_MS,
     DEV_WATCH_DEBOUNCE_MS,
     DEV_WATCH_POLL_MS,
     DEV_WATCH_RESTART_DELAY_MS,
@@ -190,46 +192,53 @@ class Batch:
 class ChangeBatcher:
     """Groups classified changes into batches; time comes from the caller (``now`` in seconds).
 
-    Code and config changes are due at once. Bucket changes are due once no
-    bucket change arrived for ``bucket_quiet`` seconds, or ``bucket_max_wait``
-    seconds after the first one, whichever comes first.
+    A batch is due once no change arrived for a quiet period, or a maximum
+    wait after its first change, whichever comes first: short for code and
+    config (``code_quiet``/``code_max_wait``), longer for the bucket
+    (``bucket_quiet``/``bucket_max_wait``). Repeated saves of one file (which
+    the OS watcher reports step by step) thus give one reload. Everything
+    pending rides along when a batch is taken.
     """
 
     def __init__(
         self,
         *,
+        code_quiet: float = DEV_CODE_QUIET_MS / 1000,
+        code_max_wait: float = DEV_CODE_MAX_WAIT_MS / 1000,
         bucket_quiet: float = DEV_BUCKET_QUIET_MS / 1000,
         bucket_max_wait: float = DEV_BUCKET_MAX_WAIT_MS / 1000,
     ) -> None:
-        self.bucket_quiet = bucket_quiet
-        self.bucket_max_wait = bucket_max_wait
+        self._timing = {
+            False: (code_quiet, code_max_wait),
+            True: (bucket_quiet, bucket_max_wait),
+        }
         self._pending = Batch()
-        self._bucket_first: float | None = None
-        self._bucket_last: float | None = None
+        # is_bucket -> (first change, last change)
+        self._times: dict[bool, tuple[float, float]] = {}
 
     def add(self, kind: ChangeKind, path: Path, now: float) -> None:
         self._pending.add(kind, path)
-        if kind is ChangeKind.BUCKET:
-            if self._bucket_first is None:
-                self._bucket_first = now
-            self._bucket_last = now
+        group = kind is ChangeKind.BUCKET
+        first, _last = self._times.get(group, (now, now))
+        self._times[group] = (first, now)
 
     def deadline(self) -> float | None:
         """When the pending batch becomes due (``None``: nothing pending)."""
-        if not self._pending:
+        if not self._times:
             return None
-        if self._pending.kinds - {ChangeKind.BUCKET}:
-            return float("-inf")
-        assert self._bucket_first is not None and self._bucket_last is not None
-        return min(self._bucket_last + self.bucket_quiet, self._bucket_first + self.bucket_max_wait)
+        due = []
+        for group, (first, last) in self._times.items():
+            quiet, max_wait = self._timing[group]
+            due.append(min(last + quiet, first + max_wait))
+        return min(due)
 
     def take_due(self, now: float) -> Batch | None:
-        """The pending batch if it is due at ``now`` (bucket changes ride along with code)."""
+        """The pending batch if it is due at ``now``."""
         deadline = self.deadline()
         if deadline is None or now < deadline:
             return None
         batch, self._pending = self._pending, Batch()
-        self._bucket_first = self._bucket_last = None
+        self._times.clear()
         return batch
 
 

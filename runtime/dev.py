@@ -133,6 +133,7 @@ class DevServer:
         self.port: int | None = None
         self._lock = asyncio.Lock()
         self._hash_cache: Any = None
+        self._loaded: dict[Path, tuple[int, int]] = {}  # (mtime_ns, size) as last loaded
         self._server: Any = None
 
     # --- configuration, store, env ----------------------------------------------------
@@ -211,6 +212,7 @@ class DevServer:
         attempt = 0
         while True:
             before = _snapshot(changed)
+            self._loaded.update(before)
             try:
                 return self.load_worker(config)
             except WorkerLoadError:
@@ -257,6 +259,8 @@ class DevServer:
     async def reload(self, batch: Batch) -> bool:
         """Act on one batch of changes; returns whether the new generation serves."""
         async with self._lock:
+            if self._already_loaded(batch):
+                return True
             started = time.perf_counter()
             trigger = self._describe(batch)
             ok = await self._reload(batch)
@@ -271,6 +275,20 @@ class DevServer:
                 self._say(f"Reload failed ({trigger}): {self.status.error}")
             self.live.notify(trigger)
             return ok
+
+    def _already_loaded(self, batch: Batch) -> bool:
+        """True when a code-only batch reports files exactly as the last load read them.
+
+        A retried load (see ``_load_settled``) may already have picked up the
+        final save whose events arrive as one more batch; that batch is no
+        reload.
+        """
+        if batch.kinds != {ChangeKind.CODE} or self.host is None:
+            return False
+        if self.host.current.error is not None:
+            return False
+        current = _snapshot(batch.paths[ChangeKind.CODE])
+        return all(self._loaded.get(path) == stat for path, stat in current.items())
 
     async def _reload(self, batch: Batch) -> bool:
         assert self.host is not None and self.store is not None

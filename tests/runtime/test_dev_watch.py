@@ -84,17 +84,33 @@ def test_plan_watches_bucket_outside_root() -> None:
     assert any("site bucket" in line for line in plan.describe())
 
 
-def test_batcher_code_is_due_at_once() -> None:
-    batcher = ChangeBatcher(bucket_quiet=0.3, bucket_max_wait=2.0)
+def _batcher() -> ChangeBatcher:
+    return ChangeBatcher(code_quiet=0.04, code_max_wait=0.4, bucket_quiet=0.3, bucket_max_wait=2.0)
+
+
+def test_batcher_code_is_due_after_short_quiet_period() -> None:
+    batcher = _batcher()
     assert batcher.take_due(0.0) is None
     batcher.add(ChangeKind.CODE, ROOT / "worker.py", 10.0)
-    batch = batcher.take_due(10.0)
+    assert batcher.take_due(10.02) is None
+    batch = batcher.take_due(10.04)
     assert batch is not None and batch.kinds == {ChangeKind.CODE}
-    assert batcher.take_due(10.0) is None and batcher.deadline() is None
+    assert batcher.take_due(10.1) is None and batcher.deadline() is None
+
+
+def test_batcher_repeated_saves_of_one_file_give_one_batch() -> None:
+    batcher = _batcher()
+    now, due = 0.0, 0
+    for _ in range(20):  # a save every 15 ms for 300 ms
+        batcher.add(ChangeKind.CODE, ROOT / "worker.py", now)
+        due += batcher.take_due(now) is not None
+        now += 0.015
+    due += batcher.take_due(now + 0.04) is not None
+    assert due == 1
 
 
 def test_batcher_bucket_waits_for_quiet_period() -> None:
-    batcher = ChangeBatcher(bucket_quiet=0.3, bucket_max_wait=2.0)
+    batcher = _batcher()
     batcher.add(ChangeKind.BUCKET, ROOT / "public/a.html", 0.0)
     batcher.add(ChangeKind.BUCKET, ROOT / "public/b.html", 0.2)
     assert batcher.take_due(0.4) is None  # 0.2 s since the last change
@@ -104,7 +120,7 @@ def test_batcher_bucket_waits_for_quiet_period() -> None:
 
 
 def test_batcher_bucket_burst_is_capped_by_max_wait() -> None:
-    batcher = ChangeBatcher(bucket_quiet=0.3, bucket_max_wait=2.0)
+    batcher = _batcher()
     now = 0.0
     due = []
     while now < 3.0:  # a change every 100 ms for 3 s never goes quiet
@@ -117,10 +133,10 @@ def test_batcher_bucket_burst_is_capped_by_max_wait() -> None:
 
 
 def test_batcher_bucket_rides_along_with_code() -> None:
-    batcher = ChangeBatcher(bucket_quiet=0.3, bucket_max_wait=2.0)
+    batcher = _batcher()
     batcher.add(ChangeKind.BUCKET, ROOT / "public/a.html", 0.0)
     batcher.add(ChangeKind.CODE, ROOT / "worker.py", 0.01)
-    batch = batcher.take_due(0.01)
+    batch = batcher.take_due(0.05)
     assert batch is not None and batch.kinds == {ChangeKind.BUCKET, ChangeKind.CODE}
 
 

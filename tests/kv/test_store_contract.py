@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kv import Entry, KeyInfo, Store, StreamEntry, WriteOp, open_store
-from tests.kv.conftest import store_url
+from tests.kv.conftest import STORE_KINDS, store_url
 
 NOW = 1_700_000_000.0
 
@@ -133,7 +133,7 @@ async def test_store_check_passes_on_a_healthy_store(store: Store) -> None:
     assert isinstance(store, Store)
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@pytest.mark.parametrize("kind", STORE_KINDS)
 async def test_store_is_an_async_context_manager(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

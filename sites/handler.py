@@ -273,7 +273,12 @@ class AssetHandler:
                 "manifest v%d is missing from KV; still serving the previous one", pointer.version
             )
             return
-        self._site = _Site(manifest, *self._options)
+        previous = []
+        for version in pointer.published[1 : manifest.keep]:
+            old = await read_manifest(self._direct, version)
+            if old is not None:
+                previous.append(old)
+        self._site = _Site(manifest, *self._options, previous=previous)
 
     async def _current(self) -> _Site | None:
         generation = deploy_generation()
@@ -285,10 +290,13 @@ class AssetHandler:
         ):
             return self._site
         if self._refreshing is None:
+            # This request re-reads the pointer (one KV read); requests arriving meanwhile
+            # keep serving the current manifest instead of queueing behind it.
             self._generation = generation
             self._refreshing = asyncio.ensure_future(self.refresh())
             self._refreshing.add_done_callback(self._refreshed)
-        if self._site is None or checked is None:
+            await asyncio.shield(self._refreshing)
+        elif self._site is None or checked is None:
             await asyncio.shield(self._refreshing)
         return self._site
 

@@ -121,14 +121,14 @@ def tree_size(root: Path) -> int:
 
 
 class SpyStore:
-    """Wraps a store: counts writes and can run a hook before each ``write_batch``."""
+    """Wraps a store: counts writes and can run a hook before each write (to interleave)."""
 
     def __init__(self, inner: Store) -> None:
         self.inner = inner
         self.url = inner.url
         self.puts: list[str] = []
         self.batches: list[list[str]] = []
-        self.before_batch: Callable[[], Awaitable[None]] | None = None
+        self.before_write: Callable[[], Awaitable[None]] | None = None
         self.fail_batches = False
 
     def __getattr__(self, name: str) -> Any:
@@ -138,11 +138,13 @@ class SpyStore:
         self, namespace: str, key: str, value: Any, expiration: Any, metadata: Any
     ) -> None:
         self.puts.append(key)
+        if self.before_write is not None:
+            await self.before_write()
         await self.inner.put(namespace, key, value, expiration, metadata)
 
     async def write_batch(self, namespace: str, ops: Sequence[Any]) -> None:
-        if self.before_batch is not None:
-            await self.before_batch()
+        if self.before_write is not None:
+            await self.before_write()
         if self.fail_batches:
             from kv import StoreUnavailable
 

@@ -331,3 +331,37 @@ async def test_failed_put_never_touches_previous_entry(ns: KVNamespace, clock: F
     got = await ns.get_with_metadata("k")
     assert (got.value, got.metadata) == ("v1", {"a": 1})
     assert (await ns.list()).keys[0].expiration == int(clock()) + 600
+
+
+# --- reliability checklist B12: the same answers on every store ------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "accepted"),
+    [
+        ({"expiration_ttl": -1}, False),
+        ({"expiration_ttl": 0}, False),
+        ({"expiration_ttl": 59}, False),
+        ({"expiration_ttl": 60}, True),
+        ({"expiration_ttl": "abc"}, False),
+        ({"expiration_ttl": 1e30}, False),
+        ({"expiration_ttl": 2**63}, False),
+        ({"expiration": -1}, False),
+        ({"expiration": 30}, False),
+        ({"expiration": 3600}, True),
+        ({"expiration": 253_402_300_799 - 1_700_000_000}, True),  # 9999-12-31T23:59:59Z
+    ],
+)
+async def test_ttl_and_expiration_table_b12(
+    ns: KVNamespace, clock: FakeClock, options: dict[str, object], accepted: bool
+) -> None:
+    if "expiration" in options:
+        options = {"expiration": int(clock()) + int(options["expiration"])}  # type: ignore[call-overload]
+    if accepted:
+        await ns.put("k", "v", options)
+        assert await ns.get("k") == "v"
+    else:
+        with pytest.raises(KVError) as err:
+            await ns.put("k", "v", options)
+        assert (err.value.status, err.value.operation) == (400, "PUT")
+        assert await ns.get("k") is None

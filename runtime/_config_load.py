@@ -90,7 +90,7 @@ def read_toml(file: Path, model: type[BaseModel], *, base: Path, state_dir: Path
     """The file as a layer; invalid TOML names line and column; unknown keys are errors."""
     label = str(file)
     try:
-        text = file.read_bytes().decode("utf-8")
+        text = file.read_bytes().decode("utf-8-sig")  # editors on Windows may add a BOM
     except OSError as exc:
         raise ConfigError(f"{label}: cannot read the config file: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
@@ -370,6 +370,11 @@ def format_validation_error(exc: Exception, sources: SourceMap) -> str:
                 lines.append(f"{label}: {dotted} = {_show(value)} {problem}")
             continue
         problem = _problem(kind, ctx, err["msg"])
+        name = dotted.rsplit(".", 1)[-1]
+        if kind in ("list_type", "tuple_type") and isinstance(value, dict) and "." not in dotted:
+            problem += f" (write one [[{name}]] table per entry)"
+        elif kind in ("dict_type", "model_type") and isinstance(value, list):
+            problem += f" (write [{dotted}], not [[{dotted}]])"
         lines.append(f"{label}: {dotted} = {_show(value)} is invalid: {problem}")
     return "; ".join(lines)
 

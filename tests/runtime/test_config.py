@@ -407,3 +407,24 @@ def test_config_env_file_errors(tmp_path: Path) -> None:
         config.with_secrets({"bad-name": "x"}, source=".dev.vars")
     with pytest.raises(ConfigError, match=r"secrets.TOKEN is already used by vars.TOKEN"):
         config.with_secrets({"TOKEN": "x"}, source=".dev.vars")
+
+
+def test_config_table_and_array_mixups_say_how_to_write_them(tmp_path: Path) -> None:
+    msg = error_of(tmp_path, '[kv_namespaces]\nbinding = "A"\nid = "a"\n')
+    assert "kv_namespaces" in msg and "must be an array" in msg and "[[kv_namespaces]]" in msg
+    msg = error_of(tmp_path, '[[site]]\nbucket = "p"\n')
+    assert "must be a table" in msg and "write [site], not [[site]]" in msg
+
+
+def test_config_file_with_a_byte_order_mark(tmp_path: Path) -> None:
+    (tmp_path / "edgeworks.toml").write_bytes('\ufeffname = "bom"\n'.encode())
+    assert load_config(cwd=tmp_path, environ={}).name == "bom"
+
+
+def test_config_public_names_are_documented() -> None:
+    import runtime.config as module
+
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if isinstance(obj, type) or callable(obj):
+            assert (obj.__doc__ or "").strip(), name

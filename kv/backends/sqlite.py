@@ -3,11 +3,12 @@ processes of one host.
 
 - **Reads run inline** on the event loop on one reader connection: in WAL mode a
   reader never waits for a writer, and a primary-key lookup takes microseconds.
-- **Writes run on one writer thread** with its own connection (a one-thread
-  executor), so a write waiting for another process's lock never stalls the loop.
-  Every write transaction starts with ``BEGIN IMMEDIATE`` (retried with backoff), so
-  "database is locked" never reaches the caller unless the lock is held for longer
-  than the busy timeout, and then it is ``StoreUnavailable`` (a 503).
+- **Writes run on one writer thread** with its own connection (``_sqlite_writer``),
+  so a write waiting for another process's lock never stalls the loop; writes that
+  queue up meanwhile are committed together. Every write transaction starts with
+  ``BEGIN IMMEDIATE`` (retried with backoff), so "database is locked" never reaches
+  the caller unless the lock is held for longer than the busy timeout, and then it
+  is ``StoreUnavailable`` (a 503).
 - **Durability**: a write is committed to the WAL before ``put`` returns, which
   survives ``kill -9`` of the process. ``synchronous=normal`` (default) may lose the
   last commits on power loss or an OS crash; ``?synchronous=full`` syncs the WAL on
@@ -24,7 +25,6 @@ processes of one host.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import itertools
 import logging
@@ -35,11 +35,11 @@ import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from kv.backends import _sqlite_db as db
 from kv.backends._sqlite_stream import OneChunk, StreamPool, open_stream
+from kv.backends._sqlite_writer import Writer
 from kv.backends.base import Buffer, Entry, KeyInfo, StreamEntry, WriteOp
 from kv.errors import StoreCorrupt, StoreUnavailable
 from kv.limits import (
@@ -54,7 +54,6 @@ from kv.limits import (
 __all__ = ["SQLiteStore"]
 
 _log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 # Stores of this process, so a fork() child drops the connections it inherited.
 _STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
@@ -101,9 +100,11 @@ class SQLiteStore:
         self._seen_now: dict[str, float] = {}  # namespace -> latest ``now`` it passed
         self._reclaiming: set[tuple[str, bytes]] = set()
         self._reader: sqlite3.Connection | None = None
-        self._writer: sqlite3.Connection | None = None  # only ever used on the writer thread
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
-        self._ready: concurrent.futures.Future[None] | None = None
+        # One cursor for every inline read (saves a cursor object per get). Every read
+        # either fetches all rows or one row of a unique lookup, which resets the
+        # statement: no read leaves the reader's snapshot pinned.
+        self._reads: sqlite3.Cursor | None = None
+        self._writer = Writer(self._open_writer, busy_timeout, self._translate, self.url)
         self._pool = StreamPool(self._open_reader, SQLITE_STREAM_POOL)
         self._closed = False
         _STORES.add(self)
@@ -164,10 +165,10 @@ class SQLiteStore:
 
     async def get(self, namespace: str, key: str, now: float) -> Entry | None:
         """The live entry of ``key``, or ``None`` when absent or expired."""
-        conn = self._reader if self._reader is not None else await self._open()
+        cur = self._reads if self._reads is not None else await self._open()
         raw = key.encode()
         try:
-            row = conn.execute(db.GET, (namespace, raw)).fetchone()
+            row = cur.execute(db.GET, (namespace, raw)).fetchone()
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
         self._saw(namespace, now)
@@ -181,14 +182,14 @@ class SQLiteStore:
 
     async def get_many(self, namespace: str, keys: Sequence[str], now: float) -> list[Entry | None]:
         """Live entries of ``keys`` in the same order (``None`` for missing)."""
-        conn = self._reader if self._reader is not None else await self._open()
+        cur = self._reads if self._reads is not None else await self._open()
         raws = [key.encode() for key in keys]
         unique = list(dict.fromkeys(raws))
         found: dict[bytes, Entry] = {}
         try:
             for start in range(0, len(unique), SQLITE_PARAMS_PER_QUERY):
                 part = unique[start : start + SQLITE_PARAMS_PER_QUERY]
-                rows = conn.execute(db.get_many_sql(len(part)), (namespace, *part)).fetchall()
+                rows = cur.execute(db.get_many_sql(len(part)), (namespace, *part)).fetchall()
                 for raw, expiration, metadata, value in rows:
                     if expiration is not None and expiration <= now:
                         self._reclaim(namespace, raw, now)
@@ -207,10 +208,10 @@ class SQLiteStore:
         A value of at most one chunk is read whole; a larger one streams from a
         snapshot, so the chunks always belong to one version of the value.
         """
-        conn = self._reader if self._reader is not None else await self._open()
+        cur = self._reads if self._reads is not None else await self._open()
         raw = key.encode()
         try:
-            row = conn.execute(db.GET_SMALL, (chunk_size, namespace, raw)).fetchone()
+            row = cur.execute(db.GET_SMALL, (chunk_size, namespace, raw)).fetchone()
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
         self._saw(namespace, now)
@@ -236,11 +237,11 @@ class SQLiteStore:
         ``start_after`` (exclusive) by UTF-8 bytes: one range of the primary key index."""
         if limit <= 0:
             return []
-        conn = self._reader if self._reader is not None else await self._open()
+        cur = self._reads if self._reads is not None else await self._open()
         after = None if start_after is None else start_after.encode()
         sql, params = db.list_query(namespace, prefix.encode(), after, limit, now)
         try:
-            rows = conn.execute(sql, params).fetchall()
+            rows = cur.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
         self._saw(namespace, now)
@@ -252,13 +253,13 @@ class SQLiteStore:
         Namespaces holding keys are found by skipping through the primary key index
         (one seek per namespace), not by scanning every key.
         """
-        conn = self._reader if self._reader is not None else await self._open()
+        cur = self._reads if self._reads is not None else await self._open()
         try:
-            names = {row[0] for row in conn.execute(db.CREATED_NAMESPACES)}
-            row = conn.execute(db.NEXT_NAMESPACE, ("",)).fetchone()
+            names = {row[0] for row in cur.execute(db.CREATED_NAMESPACES).fetchall()}
+            row = cur.execute(db.NEXT_NAMESPACE, ("",)).fetchone()
             while row is not None:
                 names.add(row[0])
-                row = conn.execute(db.NEXT_NAMESPACE, (row[0],)).fetchone()
+                row = cur.execute(db.NEXT_NAMESPACE, (row[0],)).fetchone()
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
         return sorted(names)
@@ -337,7 +338,7 @@ class SQLiteStore:
                 more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
                 raise StoreCorrupt(f"{self.path} failed SQLite's quick check: {shown}{more}")
 
-        await self._run_on_writer(quick_check)
+        await self._writer.run(quick_check, transaction=False)
         # An empty transaction: proves the write lock can be taken within the timeout.
         await self._write(lambda conn: None)
 
@@ -347,43 +348,30 @@ class SQLiteStore:
             return
         self._closed = True
         _STORES.discard(self)
-        reader, self._reader = self._reader, None
+        reader, self._reader, self._reads = self._reader, None, None
         if reader is not None:
             reader.close()
         self._pool.close()
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, self._close_writer)
-            executor.shutdown(wait=True)
+        await self._writer.close()
 
     # --- helpers -------------------------------------------------------------------
 
-    async def _open(self) -> sqlite3.Connection:
-        """Open the store on first use: writer (folder, WAL, schema), then the reader."""
+    async def _open(self) -> sqlite3.Cursor:
+        """Open the store on first use: the writer (folder, WAL, schema), then the reader.
+
+        A failure (corrupt file, lock timeout) is raised to this caller and tried
+        again by the next one: the file may have been fixed meanwhile.
+        """
         if self._closed:
             raise StoreUnavailable(f"{self.url} is closed")
-        if self._ready is None:
-            self._ready = self._writer_executor().submit(self._open_writer)
-        ready = self._ready
-        try:
-            # Shielded: a cancelled caller must not cancel the opening others wait for.
-            await asyncio.shield(asyncio.wrap_future(ready))
-        except (StoreCorrupt, StoreUnavailable):
-            if self._ready is ready:
-                self._ready = None  # try again next call: the file may have been fixed
-            raise
-        if self._reader is None:
+        await self._writer.run(lambda conn: None, transaction=False)
+        if self._reads is None:
             self._reader = self._open_reader()
-        return self._reader
+            self._reads = self._reader.cursor()
+        return self._reads
 
-    def _writer_executor(self) -> concurrent.futures.ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="edgeworks-sqlite-writer"
-            )
-        return self._executor
-
-    def _open_writer(self) -> None:
+    def _open_writer(self) -> sqlite3.Connection:
+        """Runs on the writer thread before its first job."""
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -399,7 +387,7 @@ class SQLiteStore:
             if isinstance(exc, sqlite3.Error):
                 raise self._translate(exc) from exc
             raise
-        self._writer = conn
+        return conn
 
     def _open_reader(self) -> sqlite3.Connection:
         try:
@@ -409,51 +397,22 @@ class SQLiteStore:
             raise self._translate(exc) from exc
         return conn
 
-    def _close_writer(self) -> None:
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.close()
-
     async def _write(self, work: Callable[[sqlite3.Connection], object]) -> None:
-        """Run ``work`` in one ``BEGIN IMMEDIATE`` transaction on the writer thread."""
-
-        def transaction(conn: sqlite3.Connection) -> None:
-            db.begin_immediate(conn, self.busy_timeout)
-            try:
-                work(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-
-        await self._run_on_writer(transaction)
+        """Run ``work`` in a ``BEGIN IMMEDIATE`` transaction; return once committed."""
+        if self._reads is None:
+            await self._open()
+        await self._writer.run(work)
         if self._monotonic() >= self._next_sweep:
             self._schedule_sweep()
 
-    async def _run_on_writer(self, job: Callable[[sqlite3.Connection], _T]) -> _T:
-        if self._reader is None:
-            await self._open()
-        executor = self._executor
-        if executor is None or self._closed:
-            raise StoreUnavailable(f"{self.url} is closed")
-        return await asyncio.get_running_loop().run_in_executor(executor, self._on_writer, job)
-
-    def _on_writer(self, job: Callable[[sqlite3.Connection], _T]) -> _T:
-        conn = self._writer
-        if conn is None:
-            raise StoreUnavailable(f"{self.url} is closed")
-        try:
-            return job(conn)
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
-
-    def _submit(self, job: Callable[[sqlite3.Connection], object]) -> None:
+    def _submit(self, work: Callable[[sqlite3.Connection], object]) -> None:
         """Queue background work (reclaim, sweep) on the writer; failures are logged."""
-        executor = self._executor
-        if executor is None or self._closed:
+        if self._closed:
             return
-        future = executor.submit(self._on_writer, job)
+        try:
+            future = self._writer.submit(work)
+        except StoreUnavailable:
+            return
         future.add_done_callback(_log_failure)
 
     def _saw(self, namespace: str, now: float) -> None:
@@ -470,14 +429,8 @@ class SQLiteStore:
         self._reclaiming.add(token)
 
         def reclaim(conn: sqlite3.Connection) -> None:
-            try:
-                db.begin_immediate(conn, self.busy_timeout)
-                conn.execute(db.DELETE_EXPIRED, (namespace, raw, now))
-                conn.execute("COMMIT")
-            finally:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                self._reclaiming.discard(token)
+            self._reclaiming.discard(token)
+            conn.execute(db.DELETE_EXPIRED, (namespace, raw, now))
 
         self._submit(reclaim)
 
@@ -490,16 +443,10 @@ class SQLiteStore:
     def _sweep(self, conn: sqlite3.Connection, clocks: dict[str, float]) -> None:
         """Delete at most ``sweep_batch`` expired entries, each by its namespace's clock."""
         budget = self._sweep_batch
-        db.begin_immediate(conn, self.busy_timeout)
-        try:
-            for namespace, now in clocks.items():
-                budget -= conn.execute(db.SWEEP, (namespace, now, budget)).rowcount
-                if budget <= 0:
-                    break
-            conn.execute("COMMIT")
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+        for namespace, now in clocks.items():
+            budget -= conn.execute(db.SWEEP, (namespace, now, budget)).rowcount
+            if budget <= 0:
+                break
         if budget <= 0:
             self._next_sweep = self._monotonic()  # more to reclaim: sweep again soon
 
@@ -508,12 +455,10 @@ class SQLiteStore:
 
     def _abandon_after_fork(self) -> None:
         """In a fork() child: forget the parent's connections and writer thread."""
-        for conn in (self._reader, self._writer, *self._pool.abandon()):
+        for conn in (self._reader, self._writer.abandon(), *self._pool.abandon()):
             if conn is not None:
                 _INHERITED.append(conn)
-        self._reader = self._writer = None
-        self._executor = None
-        self._ready = None
+        self._reader = self._reads = None
         self._reclaiming.clear()
 
 

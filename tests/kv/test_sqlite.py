@@ -348,7 +348,7 @@ async def _rows(store: SQLiteStore) -> int:
 
 async def _settle(store: SQLiteStore) -> None:
     """Wait for queued background work: the writer thread runs jobs in order."""
-    await store._run_on_writer(lambda conn: None)
+    await store._writer.run(lambda conn: None)
 
 
 async def test_sqlite_expired_rows_are_reclaimed_lazily_and_by_sweep(tmp_path: Path) -> None:

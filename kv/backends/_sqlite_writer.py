@@ -1,0 +1,194 @@
+"""The SQLite store's writer: one thread, one connection (private to ``sqlite.py``).
+
+Every write of a store runs here, in submission order, so a write that waits for
+another process's lock blocks this thread, never the event loop. Writes that queue
+up while a transaction commits are committed together in the next one (group
+commit): each job runs inside its own ``SAVEPOINT``, so a failing job is rolled back
+alone and reports its own error, while the others share one ``BEGIN IMMEDIATE`` and
+one ``COMMIT`` (one WAL append, one fsync with ``synchronous=full``). A job's future
+resolves only after the commit that made it durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from kv.backends import _sqlite_db as db
+from kv.errors import StoreUnavailable
+from kv.limits import SQLITE_GROUP_COMMIT_MAX
+
+_T = TypeVar("_T")
+Work = Callable[[sqlite3.Connection], Any]
+
+
+@dataclass(slots=True)
+class _Job:
+    work: Work
+    transaction: bool  # False: runs alone, outside any transaction (open, quick_check)
+    future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
+
+
+class Writer:
+    """Runs write jobs on a dedicated thread with the connection ``opener`` returns.
+
+    The thread starts with the first job and opens the connection there; ``close()``
+    lets queued jobs finish, then closes the connection and ends the thread.
+    """
+
+    def __init__(
+        self,
+        opener: Callable[[], sqlite3.Connection],
+        busy_timeout: float,
+        translate: Callable[[sqlite3.Error], Exception],
+        name: str,
+    ) -> None:
+        self._opener = opener
+        self._busy_timeout = busy_timeout
+        self._translate = translate
+        self._name = name
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self.conn: sqlite3.Connection | None = None  # only touched on the writer thread
+
+    def submit(self, work: Work, *, transaction: bool = True) -> concurrent.futures.Future[Any]:
+        """Queue ``work(conn)``; with ``transaction`` it runs inside a write transaction."""
+        job = _Job(work, transaction)
+        with self._lock:
+            if self._closed:
+                raise StoreUnavailable(f"{self._name} is closed")
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name=f"edgeworks-sqlite-writer {self._name}", daemon=True
+                )
+                self._thread.start()
+            self._queue.put(job)
+        return job.future
+
+    async def run(
+        self, work: Callable[[sqlite3.Connection], _T], *, transaction: bool = True
+    ) -> _T:
+        """Submit ``work`` and wait for it (committed, when ``transaction``)."""
+        future = self.submit(work, transaction=transaction)
+        # Shielded: cancelling the caller cancels a job that has not started, never
+        # one that runs (its outcome is decided by the commit, not by the caller).
+        result: _T = await asyncio.shield(asyncio.wrap_future(future))
+        return result
+
+    async def close(self) -> None:
+        """Finish queued jobs, close the connection and stop the thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            thread = self._thread
+            self._queue.put(None)
+        if thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, thread.join)
+
+    def abandon(self) -> sqlite3.Connection | None:
+        """After ``fork()``: forget the thread and queue; return the inherited connection."""
+        conn, self.conn = self.conn, None
+        self._queue = queue.SimpleQueue()
+        self._thread = None
+        self._lock = threading.Lock()
+        return conn
+
+    # --- on the writer thread ---------------------------------------------------------
+
+    def _run(self) -> None:
+        queue_ = self._queue
+        running = True
+        while running:
+            first = queue_.get()
+            if first is None:
+                break
+            batch = [first]
+            while len(batch) < SQLITE_GROUP_COMMIT_MAX:
+                try:
+                    job = queue_.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    running = False
+                    break
+                batch.append(job)
+            self._process(batch)
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
+
+    def _process(self, batch: list[_Job]) -> None:
+        group: list[_Job] = []
+        for job in batch:
+            if not job.future.set_running_or_notify_cancel():
+                continue  # its caller was cancelled before it started: nothing written
+            if job.transaction:
+                group.append(job)
+                continue
+            self._commit(group)
+            group = []
+            self._alone(job)
+        self._commit(group)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self.conn is None:
+            self.conn = self._opener()
+        return self.conn
+
+    def _alone(self, job: _Job) -> None:
+        try:
+            job.future.set_result(job.work(self._connection()))
+        except BaseException as exc:
+            job.future.set_exception(self._error(exc))
+
+    def _commit(self, group: list[_Job]) -> None:
+        if not group:
+            return
+        try:
+            conn = self._connection()
+            db.begin_immediate(conn, self._busy_timeout)
+        except BaseException as exc:
+            for job in group:
+                job.future.set_exception(self._error(exc))
+            return
+        done: list[tuple[_Job, Any]] = []
+        failed: list[tuple[_Job, BaseException]] = []
+        try:
+            for job in group:
+                if len(group) == 1:
+                    done.append((job, job.work(conn)))
+                    continue
+                conn.execute("SAVEPOINT job")
+                try:
+                    result = job.work(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    failed.append((job, exc))
+                else:
+                    conn.execute("RELEASE job")
+                    done.append((job, result))
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            # Nothing of this group was committed: every job fails with the cause.
+            for job in group:
+                job.future.set_exception(self._error(exc))
+            return
+        for job, result in done:
+            job.future.set_result(result)
+        for job, error in failed:
+            job.future.set_exception(self._error(error))
+
+    def _error(self, exc: BaseException) -> BaseException:
+        return self._translate(exc) if isinstance(exc, sqlite3.Error) else exc

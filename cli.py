@@ -496,6 +496,11 @@ def _add_dev(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--poll", action="store_true", help="watch by polling (network drives, containers)"
     )
+    parser.add_argument(
+        "--locations",
+        metavar="N|NAMES",
+        help="simulate N locations (or sfo,ams,...) each with its own KV cache (spec/dev.md §2)",
+    )
     parser.set_defaults(func=_run_dev)
 
 
@@ -503,7 +508,13 @@ def _run_dev(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from runtime.dev import DevOptions, run_dev
+    from runtime.locations import parse_locations
 
+    if args.locations is not None:
+        try:
+            parse_locations(args.locations)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
     options = DevOptions(
         worker=Path(args.worker) if args.worker else None,
         config=Path(args.config) if args.config else None,
@@ -514,6 +525,7 @@ def _run_dev(args: argparse.Namespace) -> int:
         ephemeral=args.ephemeral,
         live_reload=args.live_reload,
         force_polling=True if args.poll else None,
+        locations=args.locations,
     )
     return run_dev(options)
 

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from runtime.env import Env
     from runtime.host import WorkerHost
     from runtime.loader import LoadedWorker
+    from runtime.locations import Locations
 
 __all__ = ["SCHEDULED_PATH", "STATUS_PATH", "DevOptions", "DevServer", "run_dev"]
 
@@ -84,6 +85,7 @@ class DevOptions:
     ephemeral: bool = False  # --ephemeral: memory store
     live_reload: bool | None = None  # None: on when the project has a [site]
     force_polling: bool | None = None  # None: watchfiles decides (WATCHFILES_FORCE_POLLING)
+    locations: str | None = None  # --locations N|a,b,c (H6: runtime/locations.py)
     cwd: Path | None = None
 
 
@@ -123,6 +125,12 @@ class DevServer:
         self.out = out or sys.stdout
         #: Extra dev-only routes (exact paths under ``/__edgeworks/``), e.g. H6's locations.
         self.mounts = dict(mounts or {})
+        #: H6: simulated locations (``--locations``): per-location caches, header, clock.
+        self.locations: Locations | None = None
+        if options.locations:
+            from runtime.locations import Locations
+
+            self.locations = Locations.from_option(options.locations)
         self.status = ReloadStatus()
         self.live = LiveReload()
         self.config: Config | None = None
@@ -417,9 +425,9 @@ class DevServer:
         self.config = config
         self.store = await self._open_store(config)
         self._restart_watcher(self.watch_plan(config))
-        self.host = WorkerHost(
-            limits=RuntimeLimits.from_config(config.limits), origin=config.origin
-        )
+        # H6: with --locations the host serves each request with its location's env.
+        make_host = self.locations.host if self.locations is not None else WorkerHost
+        self.host = make_host(limits=RuntimeLimits.from_config(config.limits), origin=config.origin)
         env = self.build_env(config, self.store)
         self.host.set_env(env)
         if config.site is not None:
@@ -440,10 +448,13 @@ class DevServer:
             SCHEDULED_PATH: self._scheduled_route,
             LIVE_RELOAD_PATH: self.live,
             **self.mounts,
+            **(self.locations.routes() if self.locations is not None else {}),  # H6
         }
         app: ASGIApp = create_app(self.host, mode="dev", extra_routes=routes)
         if self._live_reload_enabled(config):
             app = inject_live_reload(app)
+        if self.locations is not None:  # H6: X-Edgeworks-Location in and out
+            app = self.locations.wrap(app)
         return app
 
     def _live_reload_enabled(self, config: Config) -> bool:
@@ -481,6 +492,12 @@ class DevServer:
         lines.append("  watching  " + "\n            ".join(self.plan.describe()))
         if self._live_reload_enabled(config):
             lines.append(f"  live reload on ({LIVE_RELOAD_PATH})")
+        if self.locations is not None:  # H6
+            names = ", ".join(self.locations.names)
+            lines.append(
+                f"  locations {names} (default {self.locations.default}; header "
+                "X-Edgeworks-Location; clock: POST /__edgeworks/clock?advance=S)"
+            )
         lines.append(f"Listening on {url}")
         return "\n".join(lines)
 

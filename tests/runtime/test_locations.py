@@ -144,3 +144,41 @@ async def test_locations_routes_exist_only_in_dev_mode(tmp_path: Path) -> None:
     ) as http:
         r = await http.post("/__edgeworks/clock?advance=60")
     assert r.status_code == 404
+
+
+def test_dev_locations_cli_serves_each_location_with_its_cache(tmp_path: Path) -> None:
+    from tests.support import edgeworks
+
+    (tmp_path / "worker.py").write_text(WORKER)
+    (tmp_path / "edgeworks.toml").write_text(
+        'name = "loc"\nmain = "worker.py"\n\n[[kv_namespaces]]\nbinding = "KV"\nid = "kv"\n'
+    )
+    proc = edgeworks(
+        "dev",
+        "--locations",
+        "sfo,ams",
+        "--port",
+        "0",
+        "--ephemeral",
+        "--no-live-reload",
+        cwd=tmp_path,
+    )
+    try:
+        url = proc.wait_for(r"Listening on (http://\S+)", timeout=20).group(1)
+        assert "locations sfo, ams" in proc.output
+        with httpx.Client(base_url=url, timeout=10) as http:
+            http.put("/?key=k", content=b"old", headers=at("sfo"))
+            assert http.get("/?key=k", headers=at("ams")).text == "old"
+            http.put("/?key=k", content=b"new", headers=at("sfo"))
+            r = http.get("/?key=k", headers=at("ams"))
+            assert (r.text, r.headers["x-edgeworks-location"]) == ("old", "ams")
+            assert http.post("/__edgeworks/clock?advance=60").status_code == 200
+            assert http.get("/?key=k", headers=at("ams")).text == "new"
+    finally:
+        proc.stop()
+
+
+def test_dev_locations_cli_rejects_bad_value(tmp_path: Path) -> None:
+    import cli
+
+    assert cli.main(["dev", "--locations", "0", "--ephemeral", "--port", "0"]) == 2

@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 
     from kv.backends.base import Store
     from runtime.config import Config
+    from runtime.cron import CronRunner
     from runtime.env import Env
     from runtime.host import WorkerHost
     from runtime.loader import LoadedWorker
@@ -141,6 +142,7 @@ class DevServer:
         self.port: int | None = None
         self._lock = asyncio.Lock()
         self._hash_cache: Any = None
+        self.cron: CronRunner | None = None
         self._loaded: dict[Path, tuple[int, int]] = {}  # (mtime_ns, size) as last loaded
         self._server: Any = None
 
@@ -241,11 +243,9 @@ class DevServer:
         if config.site is None or self.store is None:
             return None
         from kv import KVNamespace
-        from sites.deploy import deploy
+        from sites import HashCache, deploy
 
         if self._hash_cache is None:
-            from sites._walk import HashCache
-
             self._hash_cache = HashCache()
         site = config.site
         result = await deploy(
@@ -308,6 +308,7 @@ class DevServer:
                 self._fail(exc, show_traceback=False)
                 return False
             self.config = config
+            await self._restart_cron(config)
             new_plan = self.watch_plan(config)
             if new_plan != self.plan:
                 self._restart_watcher(new_plan)
@@ -546,28 +547,31 @@ class DevServer:
         )
         server = _make_server(config, self._on_exit)
         self._server = server
-        assert self.watcher is not None
+        assert self.watcher is not None and self.config is not None
         await asyncio.to_thread(self.watcher.wait_ready, DEV_WATCH_READY_TIMEOUT_S)
         self._say(self.banner(url))
         watch_task = asyncio.create_task(self._watch_loop())
-        cron_task = self._start_cron()
+        await self._restart_cron(self.config)
         try:
             await server.serve(sockets=[sock])
         finally:
             watch_task.cancel()
-            if cron_task is not None:
-                cron_task.cancel()
-            for task in (watch_task, cron_task):
-                if task is not None:
-                    with contextlib.suppress(BaseException):
-                        await task
+            with contextlib.suppress(BaseException):
+                await watch_task
             sock.close()
             await self._close()
         return 0
 
-    def _start_cron(self) -> asyncio.Task[None] | None:
-        """Cron triggers fire on schedule in dev too (wired to the runtime's cron loop)."""
-        return None
+    async def _restart_cron(self, config: Config) -> None:
+        """Cron triggers fire on schedule in dev too (the runtime's ``CronRunner``)."""
+        from runtime.cron import CronRunner
+
+        old, self.cron = self.cron, None
+        if old is not None:
+            await old.stop()
+        if config.triggers.crons and self.host is not None:
+            self.cron = CronRunner(self.host, config.triggers.crons)
+            self.cron.start()
 
     def _on_exit(self) -> None:
         # Called from uvicorn's signal handling: end open SSE streams and stop watching now,
@@ -577,6 +581,9 @@ class DevServer:
             self.watcher.stop()
 
     async def _close(self) -> None:
+        if self.cron is not None:
+            await self.cron.stop()
+            self.cron = None
         self.live.close()
         if self.watcher is not None:
             self.watcher.stop()

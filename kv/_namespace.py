@@ -378,8 +378,9 @@ class KVNamespace:
         now = self.clock()
         with _store_errors(L.OP_LIST):
             infos = await self.store.list_keys(self.id, text, start_after, count + 1, now)
-        infos = [i for i in infos if i.expiration is None or i.expiration > now]
         page = infos[:count]
+        # Stores never list expired keys; checking again is cheap. Completeness and the
+        # cursor come from what the store returned, so a dropped key never ends a walk.
         items = [
             KeyItem(
                 i.name,
@@ -387,6 +388,7 @@ class KVNamespace:
                 V.decode_metadata(i.metadata),
             )
             for i in page
+            if i.expiration is None or i.expiration > now
         ]
         if len(infos) <= count:
             return ListResult(items, True, None)

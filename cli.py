@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import re
 import sys
 import time
@@ -180,9 +182,20 @@ def _add_kv(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("file", metavar="FILE")
 
 
+def _kv_config(args: argparse.Namespace) -> Config:
+    """The config of a ``kv`` command; warns when the store forgets everything on exit."""
+    config = _load_config(args)
+    if config.kv.store_url.startswith("memory:"):
+        print(
+            "warning: the KV store is memory://: changes are lost when this command exits",
+            file=sys.stderr,
+        )
+    return config
+
+
 def _kv_target(args: argparse.Namespace) -> tuple[Config, str]:
     """The config and the namespace id chosen by ``--binding`` or ``--namespace-id``."""
-    config = _load_config(args)
+    config = _kv_config(args)
     if args.namespace_id is not None:
         if not args.namespace_id:
             raise UsageError("--namespace-id must not be empty")
@@ -203,7 +216,10 @@ def _confirm(question: str, assume_yes: bool) -> bool:
     """Ask on a terminal; scripts (no TTY on stdin) and ``--yes`` proceed."""
     if assume_yes or not sys.stdin.isatty():
         return True
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
 
 
 def _print_json(value: Any) -> None:
@@ -211,7 +227,7 @@ def _print_json(value: Any) -> None:
 
 
 def _kv_namespace_list(args: argparse.Namespace) -> int:
-    config = _load_config(args)
+    config = _kv_config(args)
     ids = _with_store(args, config, lambda store: store.list_namespaces())
     bound: dict[str, list[str]] = {}
     for binding, ns_id in config.kv_bindings.items():
@@ -221,7 +237,7 @@ def _kv_namespace_list(args: argparse.Namespace) -> int:
 
 
 def _kv_namespace_create(args: argparse.Namespace) -> int:
-    config = _load_config(args)
+    config = _kv_config(args)
     name = str(args.name)
     if not name.strip():
         raise UsageError("namespace name must not be empty")
@@ -246,7 +262,7 @@ def _kv_namespace_delete(args: argparse.Namespace) -> int:
     if args.name is not None and (args.binding or args.namespace_id):
         raise UsageError("give NAME or --binding/--namespace-id, not both")
     if args.name is not None:
-        config, ns_id = _load_config(args), str(args.name)
+        config, ns_id = _kv_config(args), str(args.name)
     else:
         config, ns_id = _kv_target(args)
 
@@ -280,12 +296,17 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
             yield chunk
 
 
+def _no_json_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON, whatever Python's json module accepts."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def _json_object_arg(flag: str, text: str | None) -> dict[str, Any] | None:
     """A flag's JSON object (wrangler's messages); ``None`` when not given."""
     if text is None:
         return None
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_no_json_constant)
     except ValueError:
         raise UsageError(f"{flag} must be valid JSON. Received: {text}") from None
     if not isinstance(value, dict):
@@ -581,6 +602,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except KeyboardInterrupt:
         return EXIT_OK
+    except BrokenPipeError:
+        # The reader went away (`edgeworks kv key list | head`): stop quietly, and keep
+        # Python from complaining again when it flushes stdout at exit.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILURE
     except Exception as exc:
         if debug:
             raise

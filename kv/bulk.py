@@ -46,15 +46,20 @@ def _json_type(value: object) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
+def _no_json_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON, whatever Python's json module accepts."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def _load_array(data: bytes | str, source: str, shape: str) -> list[Any]:
     """The top-level JSON array of a bulk file."""
     try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
-        items = json.loads(text)
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+        items = json.loads(text, parse_constant=_no_json_constant)
     except UnicodeDecodeError as err:
         detail = f"not UTF-8 text (byte {err.start})"
         raise BulkFileError(L.MSG_BULK_FILE_NOT_JSON.format(source=source, detail=detail)) from None
-    except (json.JSONDecodeError, RecursionError) as err:
+    except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
         raise BulkFileError(L.MSG_BULK_FILE_NOT_JSON.format(source=source, detail=err)) from None
     if not isinstance(items, list):
         raise BulkFileError(

@@ -393,3 +393,61 @@ def test_cli_bulk_put_warns_about_unknown_fields(
     code, _, err = run(capsys, "kv", "bulk", "put", "--binding", "COUNTER", name)
     assert code == 0 and "unknown field 'expiration_tll' ignored" in err
     assert "did you mean 'expiration_ttl'" in err
+
+
+def test_cli_bulk_put_rejects_what_json_and_kv_do_not_allow(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        '[{"key": "\\ud800", "value": "v"},'
+        ' {"key": "k1", "value": "\\udfff"},'
+        ' {"key": "k2", "value": "v", "expiration_ttl": 1e30},'
+        ' {"key": "k3", "value": "v", "expiration": 253402300800000},'
+        ' {"key": "k4", "value": "v", "expiration_ttl": 60.5}]'
+    )
+    (project / "odd.json").write_text(text)
+    code, _, err = run(capsys, "kv", "bulk", "put", "--binding", "COUNTER", "odd.json")
+    lines = err.splitlines()
+    assert code == 1 and lines[0].endswith("5 invalid item(s), nothing was written")
+    assert "item 0" in lines[1] and "400" in lines[1] and "UTF-8" in lines[1]
+    assert "item 1" in lines[2] and "400" in lines[2] and "UTF-8" in lines[2]
+    assert "item 2" in lines[3] and "Invalid expiration_ttl" in lines[3]
+    assert "item 3" in lines[4] and "Invalid expiration of" in lines[4]
+    assert "item 4" in lines[5] and "Please specify integer" in lines[5]
+    (project / "nan.json").write_text('[{"key": "k", "value": "v", "metadata": {"x": NaN}}]')
+    code, _, err = run(capsys, "kv", "bulk", "put", "--binding", "COUNTER", "nan.json")
+    assert code == 1 and "NaN is not valid JSON" in one_line_error(err)
+    (project / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    code, _, err = run(capsys, "kv", "bulk", "put", "--binding", "COUNTER", "deep.json")
+    assert code == 1 and "not valid JSON" in one_line_error(err)
+    code, _, err = run(
+        capsys, "kv", "key", "put", "--binding", "COUNTER", "k", "v", "--metadata", '{"x": NaN}'
+    )
+    assert code == 2 and "--metadata must be valid JSON" in one_line_error(err)
+    assert listed(capsys, "--binding", "COUNTER") == []
+
+
+def test_cli_bulk_file_with_a_byte_order_mark(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "bom.json").write_bytes(b"\xef\xbb\xbf" + b'[{"key": "a", "value": "b"}]')
+    ok(capsys, "kv", "bulk", "put", "--binding", "COUNTER", "bom.json")
+    assert listed(capsys, "--binding", "COUNTER") == [{"name": "a"}]
+
+
+def test_cli_memory_store_warns(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        capsys, "kv", "key", "put", "--namespace-id", "n", "k", "v", "--kv", "memory"
+    )
+    assert code == 0 and "warning: the KV store is memory://" in err
+
+
+def test_cli_broken_pipe_is_quiet(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def closed_reader(args: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "_kv_key_list", closed_reader)
+    code, _, err = run(capsys, "kv", "key", "list", "--binding", "COUNTER")
+    assert code == 1 and err == ""

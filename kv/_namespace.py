@@ -7,7 +7,6 @@ injected clock, the edge cache, list cursors and the mapping of store failures t
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from types import TracebackType
@@ -18,6 +17,7 @@ from kv import limits as L
 from kv._cursor import decode_cursor, encode_cursor
 from kv._results import KeyItem, ListResult, ValueWithMetadata
 from kv._usage import WriteRate, count_operation
+from kv._values import chunks_of, decode_value, read_value
 from kv.backends.base import Buffer, Entry, Store
 from kv.cache import EdgeCache
 from kv.errors import KVError, StoreUnavailable
@@ -60,20 +60,6 @@ def _pick(options: object, names: tuple[str, ...], given: object) -> Any:
             if options.get(name) is not None:
                 return options[name]
     return None
-
-
-def _decode(value: bytes, type_: str) -> Any:
-    if type_ == "bytes":
-        return value
-    # Like Workers' TextDecoder: bytes that are not UTF-8 read as U+FFFD, never an error.
-    text = value.decode("utf-8", "replace")
-    return json.loads(text) if type_ == "json" else text
-
-
-async def _chunks(value: bytes) -> AsyncIterator[bytes]:
-    view = memoryview(value)
-    for start in range(0, len(value), L.STREAM_CHUNK_BYTES):
-        yield bytes(view[start : start + L.STREAM_CHUNK_BYTES])
 
 
 async def _guarded(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -209,7 +195,7 @@ class KVNamespace:
         entry, status = await self._read(key, ttl)
         if entry is None:
             return None, None, None
-        return _decode(entry.value, kind), entry.metadata, status
+        return decode_value(entry.value, kind), entry.metadata, status
 
     async def _read(self, key: str, ttl: float) -> tuple[Entry | None, str | None]:
         now = self.clock()
@@ -235,7 +221,7 @@ class KVNamespace:
                 entry = _live(hit.entry, now)
                 if entry is None:
                     return None, None, None
-                return _chunks(entry.value), entry.metadata, "HIT"
+                return chunks_of(entry.value), entry.metadata, "HIT"
             status = "MISS"
         with _store_errors(L.OP_GET):
             found = await self.store.stream(self.id, key, now, L.STREAM_CHUNK_BYTES)
@@ -252,7 +238,7 @@ class KVNamespace:
             buffer += chunk
         entry = Entry(bytes(buffer), found.expiration, found.metadata)
         self.cache.fill(self.id, key, entry, now)
-        return _chunks(entry.value), entry.metadata, status
+        return chunks_of(entry.value), entry.metadata, status
 
     async def _bulk(
         self, keys: list[Any] | tuple[Any, ...], type_: object, cache_ttl: object
@@ -289,7 +275,7 @@ class KVNamespace:
                 result[key] = None
                 continue
             try:
-                value = _decode(entry.value, str(type_))
+                value = decode_value(entry.value, str(type_))
             except ValueError:
                 raise KVError(op, L.STATUS_BAD_REQUEST, L.MSG_BULK_NOT_JSON) from None
             result[key] = (value, entry.metadata, status)
@@ -328,7 +314,7 @@ class KVNamespace:
         now = self.clock()
         expires = V.resolve_expiration(absolute, ttl, now)
         meta_text = V.encode_metadata(meta)
-        data = await _read_value(value)
+        data = await read_value(value)
         if self.limit_write_rate:
             self._write_rate.check(self.id, key, now)
         count_operation(L.OP_PUT)
@@ -393,36 +379,3 @@ class KVNamespace:
         if len(infos) <= count:
             return ListResult(items, True, None)
         return ListResult(items, False, encode_cursor(self.id, text, page[-1].name))
-
-
-async def _read_value(value: str | Buffer | AsyncIterable[bytes]) -> Buffer:
-    """The bytes of a put value, size-checked; a stream is read into one ``bytearray``
-    and abandoned as soon as it passes the limit."""
-    if isinstance(value, str):
-        data: Buffer = V.encode_text(value)
-    elif isinstance(value, memoryview):
-        data = value.cast("B") if value.c_contiguous else value.tobytes()
-    elif isinstance(value, bytes | bytearray):
-        data = value
-    else:
-        data = await _read_stream(value)
-    V.check_value_size(len(data))
-    return data
-
-
-async def _read_stream(stream: AsyncIterable[Any]) -> bytearray:
-    buffer = bytearray()
-    try:
-        async for chunk in stream:
-            if isinstance(chunk, str):
-                chunk = V.encode_text(chunk)
-            elif not isinstance(chunk, bytes | bytearray | memoryview):
-                raise TypeError(L.MSG_PUT_VALUE_TYPE)
-            size = len(buffer) + memoryview(chunk).nbytes
-            V.check_value_size(size)
-            buffer += chunk
-    finally:
-        close = getattr(stream, "aclose", None)
-        if close is not None:
-            await close()
-    return buffer

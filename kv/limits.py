@@ -35,6 +35,8 @@ SQLITE_CACHE_KIB = 16 * 1024  # KiB of page cache per connection
 SQLITE_JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL keeps after a checkpoint
 SQLITE_PARAMS_PER_QUERY = 500  # keys per "key IN (...)" query of a bulk get
 SQLITE_GROUP_COMMIT_MAX = 256  # queued writes the writer thread commits in one transaction
+SQLITE_BLOB_WRITE_BYTES = 1024 * 1024  # values of at least this size are written in chunks
+SQLITE_BLOB_CHUNK_BYTES = 1024 * 1024  # bytes per chunk when writing a large value
 
 # --- pub/sub invalidation (kv/invalidation.py) --------------------------------
 INVALIDATION_CHANNEL = "ew:invalidate"  # Redis channel carrying (origin, namespace, keys)

@@ -21,8 +21,11 @@ import sqlite3
 import time
 from pathlib import Path
 
+from kv.backends.base import Buffer
 from kv.errors import StoreCorrupt, StoreUnavailable
 from kv.limits import (
+    SQLITE_BLOB_CHUNK_BYTES,
+    SQLITE_BLOB_WRITE_BYTES,
     SQLITE_CACHE_KIB,
     SQLITE_JOURNAL_SIZE_LIMIT,
     SQLITE_RETRY_BACKOFF_BASE,
@@ -59,6 +62,13 @@ UPSERT = (
     " ON CONFLICT (ns, key) DO UPDATE SET expiration = excluded.expiration,"
     " metadata = excluded.metadata, value = excluded.value"
 )
+# A large value: reserve its size, then fill it in chunks through a blob handle.
+UPSERT_ZEROBLOB = (
+    "INSERT INTO kv (ns, key, expiration, metadata, value) VALUES (?, ?, ?, ?, zeroblob(?))"
+    " ON CONFLICT (ns, key) DO UPDATE SET expiration = excluded.expiration,"
+    " metadata = excluded.metadata, value = excluded.value"
+)
+ROWID = "SELECT rowid FROM kv WHERE ns = ? AND key = ?"
 DELETE = "DELETE FROM kv WHERE ns = ? AND key = ?"
 # Reclaims an entry only if it is still the expired one: a newer put may have replaced it.
 DELETE_EXPIRED = "DELETE FROM kv WHERE ns = ? AND key = ? AND expiration <= ?"
@@ -72,6 +82,43 @@ DROP_NAMESPACE_KEYS = "DELETE FROM kv WHERE ns = ?"
 DROP_NAMESPACE = "DELETE FROM namespaces WHERE ns = ?"
 
 _LIVE = "(expiration IS NULL OR expiration > ?)"
+
+
+def byte_view(value: Buffer) -> memoryview:
+    """``value`` as a flat view of bytes, without copying when it is contiguous."""
+    view = memoryview(value)
+    if view.format == "B" and view.ndim == 1:
+        return view
+    if view.c_contiguous:
+        return view.cast("B")
+    return memoryview(view.tobytes())
+
+
+def is_large(value: Buffer) -> bool:
+    """True for values written in chunks (see ``write_large``)."""
+    return memoryview(value).nbytes >= SQLITE_BLOB_WRITE_BYTES
+
+
+def write_large(
+    conn: sqlite3.Connection,
+    namespace: str,
+    key: bytes,
+    expiration: float | None,
+    metadata: str | None,
+    value: Buffer,
+) -> None:
+    """Upsert a large value in chunks, inside the caller's transaction.
+
+    Binding a 25 MiB buffer makes SQLite copy it and build a record around it
+    (two more copies of the value); a ``zeroblob`` reservation filled through a
+    blob handle keeps only the caller's buffer plus the page cache in memory.
+    """
+    view = byte_view(value)
+    conn.execute(UPSERT_ZEROBLOB, (namespace, key, expiration, metadata, len(view)))
+    rowid = conn.execute(ROWID, (namespace, key)).fetchone()[0]
+    with conn.blobopen("kv", "value", rowid) as blob:
+        for start in range(0, len(view), SQLITE_BLOB_CHUNK_BYTES):
+            blob.write(view[start : start + SQLITE_BLOB_CHUNK_BYTES])
 
 
 def get_many_sql(count: int) -> str:

@@ -275,8 +275,14 @@ class SQLiteStore:
         metadata: str | None,
     ) -> None:
         """Replace the whole entry; committed (durable) when this returns."""
-        params = (namespace, key.encode(), expiration, metadata, value)
-        await self._write(lambda conn: conn.execute(db.UPSERT, params))
+        raw = key.encode()
+        if db.is_large(value):
+            await self._write(
+                lambda conn: db.write_large(conn, namespace, raw, expiration, metadata, value)
+            )
+        else:
+            params = (namespace, raw, expiration, metadata, value)
+            await self._write(lambda conn: conn.execute(db.UPSERT, params))
 
     async def delete(self, namespace: str, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""
@@ -286,16 +292,20 @@ class SQLiteStore:
     async def write_batch(self, namespace: str, ops: Sequence[WriteOp]) -> None:
         """Apply every op in one transaction (all or nothing), in order.
 
-        Runs of puts and runs of deletes each go to SQLite as one ``executemany``.
+        Runs of deletes and runs of puts each go to SQLite as one ``executemany``;
+        large values are written in chunks, one by one.
         """
         if not ops:
             return
 
+        def kind(op: WriteOp) -> int:
+            return 0 if op.value is None else 2 if db.is_large(op.value) else 1
+
         def apply(conn: sqlite3.Connection) -> None:
-            for deleting, run in itertools.groupby(ops, key=lambda op: op.value is None):
-                if deleting:
+            for how, run in itertools.groupby(ops, key=kind):
+                if how == 0:
                     conn.executemany(db.DELETE, ((namespace, op.key.encode()) for op in run))
-                else:
+                elif how == 1:
                     conn.executemany(
                         db.UPSERT,
                         (
@@ -303,6 +313,12 @@ class SQLiteStore:
                             for op in run
                         ),
                     )
+                else:
+                    for op in run:
+                        assert op.value is not None
+                        db.write_large(
+                            conn, namespace, op.key.encode(), op.expiration, op.metadata, op.value
+                        )
 
         await self._write(apply)
 

@@ -6,19 +6,24 @@ The behaviour every store shares is in the contract suite (``test_contract*.py``
 
 from __future__ import annotations
 
+import array
 import asyncio
 import os
 import signal
 import sqlite3
 import sys
 import textwrap
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kv import KVNamespace, StoreCorrupt, StoreUnavailable, WriteOp, open_store
+from kv import Entry, KVNamespace, StoreCorrupt, StoreUnavailable, WriteOp, open_store
 from kv.backends import _sqlite_db as db
+from kv.backends._sqlite_writer import Writer
 from kv.backends.sqlite import SQLiteStore
+from kv.limits import SQLITE_BLOB_WRITE_BYTES
 from tests.support import REPO_ROOT, Proc, wait_until
 
 NOW = 1_700_000_000.0
@@ -408,13 +413,65 @@ async def test_sqlite_write_batch_is_one_transaction_in_order(tmp_path: Path) ->
         )
         entries = await store.get_many("ns", ["a", "b"], NOW)
         assert [entry.value if entry else None for entry in entries] == [b"3", b"2"]
-        bad = [WriteOp("c", b"1"), WriteOp("d", object())]  # type: ignore[arg-type]
+        bad = [WriteOp("c", b"1"), WriteOp("d", b"2", metadata=object())]  # type: ignore[arg-type]
         with pytest.raises(sqlite3.Error):
             await store.write_batch("ns", bad)
         assert await store.get("ns", "c", NOW) is None  # all or nothing
         many = [WriteOp(f"bulk-{i:05}", b"x" * 100) for i in range(10_000)]
         await store.write_batch("bulk", many)
         assert await _rows(store) == 2 + 10_000
+
+
+async def test_sqlite_queued_writes_commit_together_and_fail_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    groups: list[int] = []
+    commit = Writer._commit
+
+    def counting(self: Writer, group: list[Any]) -> None:
+        if group:
+            groups.append(len(group))
+        commit(self, group)
+
+    monkeypatch.setattr(Writer, "_commit", counting)
+    async with SQLiteStore(tmp_path / "kv.sqlite3") as store:
+        await store.create_namespace("ns")
+        gate = threading.Event()
+        blocker = store._writer.submit(lambda conn: gate.wait(), transaction=False)
+        puts = [store.put("ns", f"k{i}", b"v", None, None) for i in range(50)]
+        bad = store.write_batch("ns", [WriteOp("x", b"1"), WriteOp("y", b"2", metadata=object())])  # type: ignore[arg-type]
+        waiting = asyncio.gather(*puts, bad, return_exceptions=True)
+        while store._writer._queue.qsize() < 51:  # every write queues behind the blocker
+            await asyncio.sleep(0)
+        gate.set()
+        results = await waiting
+        blocker.result()
+        assert results[:50] == [None] * 50
+        assert isinstance(results[50], sqlite3.Error)  # only the failing batch failed
+        assert groups[-1] == 51  # one transaction for all of them
+        assert len(await store.list_keys("ns", "k", None, 1000, NOW)) == 50
+        assert await store.get_many("ns", ["x", "y"], NOW) == [None, None]
+
+
+async def test_sqlite_large_values_are_written_in_chunks_in_order(tmp_path: Path) -> None:
+    large = os.urandom(SQLITE_BLOB_WRITE_BYTES + 3)
+    wide = array.array("I", range(300_000))  # a view of 4-byte items: stored as its bytes
+    async with SQLiteStore(tmp_path / "kv.sqlite3") as store:
+        await store.put("ns", "wide", memoryview(wide), None, None)
+        entry = await store.get("ns", "wide", NOW)
+        assert entry is not None and entry.value == wide.tobytes()
+        await store.write_batch(
+            "ns",
+            [
+                WriteOp("a", b"small"),
+                WriteOp("a", large, expiration=NOW + 100, metadata='{"big":true}'),
+                WriteOp("b", large),
+                WriteOp("b", b"small again"),
+            ],
+        )
+        a, b = await store.get_many("ns", ["a", "b"], NOW)
+        assert a == Entry(large, NOW + 100, '{"big":true}')
+        assert b is not None and b.value == b"small again"
 
 
 async def test_sqlite_stream_reads_one_version_while_the_key_is_rewritten(tmp_path: Path) -> None:

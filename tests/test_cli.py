@@ -451,3 +451,37 @@ def test_cli_broken_pipe_is_quiet(
     monkeypatch.setattr(cli, "_kv_key_list", closed_reader)
     code, _, err = run(capsys, "kv", "key", "list", "--binding", "COUNTER")
     assert code == 1 and err == ""
+
+
+def test_cli_real_process_pipe_closed_early(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`edgeworks kv key list | head -c 100`: the reader leaves; no traceback, no hang."""
+    import signal
+    import subprocess
+
+    from tests.support import EDGEWORKS, REPO_ROOT
+
+    items = [{"key": f"key-{i:05d}", "value": "v"} for i in range(3000)]
+    ok(capsys, "kv", "bulk", "put", "--binding", "COUNTER", write_json(project, items))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDGEWORKS_")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    proc = subprocess.Popen(
+        [*EDGEWORKS, "kv", "key", "list", "--binding", "COUNTER"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.read(100).startswith(b"[")
+        proc.stdout.close()
+        code = proc.wait(timeout=30)
+        err = proc.stderr.read().decode()
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert code == 1 and err == "", err  # no traceback, no "Exception ignored"

@@ -27,10 +27,12 @@ _HEAP_SLACK = 64
 
 @dataclass(slots=True)
 class _Space:
-    """One namespace: its sorted entries and a heap of (expiration, key bytes)."""
+    """One namespace: its sorted entries, a heap of (expiration, key bytes), and whether
+    it was created explicitly (then it is listed even while empty)."""
 
     entries: SortedDict = field(default_factory=SortedDict)
     expiries: list[tuple[float, bytes]] = field(default_factory=list)
+    created: bool = False
 
 
 class MemoryStore:
@@ -103,13 +105,13 @@ class MemoryStore:
         space = self._live_space(namespace, now)
         if space is None or limit <= 0:
             return []
-        low = prefix.encode()
+        low = raw_prefix = prefix.encode()
         if start_after is not None:
             low = max(low, start_after.encode())
         inclusive = start_after is None or low != start_after.encode()
         result: list[KeyInfo] = []
         for raw in space.entries.irange(minimum=low, inclusive=(inclusive, True)):
-            if not raw.startswith(prefix.encode()):
+            if not raw.startswith(raw_prefix):
                 break
             entry: Entry = space.entries[raw]
             result.append(KeyInfo(raw.decode(), entry.expiration, entry.metadata))
@@ -120,7 +122,9 @@ class MemoryStore:
     async def list_namespaces(self) -> list[str]:
         """Ids of namespaces that were created or hold keys, sorted."""
         self._ensure_open()
-        return sorted(self._spaces)
+        return sorted(
+            name for name, space in self._spaces.items() if space.created or space.entries
+        )
 
     # --- writes ---------------------------------------------------------------
 
@@ -159,7 +163,7 @@ class MemoryStore:
     async def create_namespace(self, namespace: str) -> None:
         """Register an empty namespace (idempotent)."""
         self._ensure_open()
-        self._space(namespace)
+        self._space(namespace).created = True
 
     async def delete_namespace(self, namespace: str) -> None:
         """Remove a namespace and every key in it."""

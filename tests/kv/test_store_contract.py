@@ -122,6 +122,13 @@ async def test_store_namespaces_isolated_created_and_deleted(store: Store) -> No
     await store.delete_namespace("never-existed")
 
 
+async def test_store_created_namespace_stays_listed_when_emptied(store: Store) -> None:
+    await store.create_namespace("kept")
+    await store.put("kept", "k", b"v", None, None)
+    await store.delete("kept", "k")
+    assert "kept" in await store.list_namespaces()
+
+
 async def test_store_delete_missing_is_fine(store: Store) -> None:
     await store.delete("ns", "missing")
     await store.delete("no-such-namespace", "missing")

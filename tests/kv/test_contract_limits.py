@@ -186,8 +186,16 @@ async def test_metadata_size_is_compact_json(ns: KVNamespace) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [{"x": math.nan}, {"x": math.inf}, {"s": {1, 2}}, object(), {"k": b"bytes"}, {1.5j: 1}],
-    ids=["nan", "inf", "set", "object", "bytes", "complex-key"],
+    [
+        {"x": math.nan},
+        {"x": math.inf},
+        {"s": {1, 2}},
+        object(),
+        {"k": b"bytes"},
+        {1.5j: 1},
+        {"s": "\ud800"},
+    ],
+    ids=["nan", "inf", "set", "object", "bytes", "complex-key", "lone-surrogate"],
 )
 async def test_metadata_not_json_serialisable_is_400(ns: KVNamespace, bad: object) -> None:
     await ns.put("k", "v")

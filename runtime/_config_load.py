@@ -1,8 +1,8 @@
-"""Reading the layers of the configuration and turning every problem into one line.
+"""Reading the layers of the configuration.
 
 Private helpers of ``runtime.config``: discovery, TOML, ``EDGEWORKS_*`` variables,
-CLI overrides, store URLs, dotenv files, unknown keys with a "did you mean", and
-pydantic errors rewritten as ``<source>: <field> = <value> ...: <what is allowed>``.
+CLI overrides, store URLs, dotenv files and unknown keys with a "did you mean"
+(messages of pydantic errors are in ``_config_errors``).
 
 A layer is flat: top-level keys, and ``section.field`` for tables
 (``kv.store``), so a higher layer replaces single fields of a table.
@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
+from runtime._config_errors import SourceMap, show
 from runtime.errors import ConfigError
 
 CONFIG_FILENAME = "edgeworks.toml"
@@ -33,24 +34,7 @@ KV_SQLITE_FILENAME = "kv.sqlite3"  # the default store's file inside the state f
 STORE_KEYWORDS = ("memory", "sqlite")
 STORE_SCHEMES = ("memory", "redis", "sqlite")  # as kv.open_store registers them
 PATH_FIELDS = ("main", "site.bucket")  # resolved against the layer's base folder
-MAX_VALUE_REPR = 60  # characters of a bad value quoted in a message
 NAME_RULE = "use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
-
-
-@dataclass
-class SourceMap:
-    """Which file or variable each dotted field came from, for error messages."""
-
-    default: str
-    labels: dict[str, str] = field(default_factory=dict)
-
-    def label(self, dotted: str) -> str:
-        parts = dotted.split(".")
-        for end in range(len(parts), 0, -1):
-            found = self.labels.get(".".join(parts[:end]))
-            if found is not None:
-                return found
-        return self.default
 
 
 @dataclass
@@ -331,82 +315,6 @@ def check_unknown_keys(data: Any, model: type[BaseModel], label: str, where: str
             check_unknown_keys(value, sub, label, f"{dotted}.")
 
 
-# --- errors ---------------------------------------------------------------------------------
-
-_PROBLEMS = {
-    "string_type": "must be a string",
-    "int_type": "must be an integer",
-    "int_from_float": "must be an integer",
-    "bool_type": "must be true or false",
-    "path_type": "must be a path (a string)",
-    "list_type": "must be an array",
-    "tuple_type": "must be an array",
-    "dict_type": "must be a table",
-    "model_type": "must be a table",
-    "model_attributes_type": "must be a table",
-    "string_too_short": "must not be empty",
-}
-
-
-def format_validation_error(exc: Exception, sources: SourceMap) -> str:
-    """Every error of a pydantic ``ValidationError`` as one line, joined by ``; ``."""
-    if not isinstance(exc, ValidationError):
-        raise exc
-    lines = []
-    for err in exc.errors():
-        dotted = _dotted(err["loc"])
-        label = sources.label(dotted)
-        kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
-        if kind == "missing":
-            lines.append(f"{label}: {dotted} is required")
-            continue
-        if kind == "value_error":
-            problem = str(ctx.get("error", err["msg"]))
-            if not dotted:
-                lines.append(f"{label}: {problem}")
-            elif isinstance(value, dict | list):
-                lines.append(f"{label}: {dotted}: {problem}")
-            else:
-                lines.append(f"{label}: {dotted} = {_show(value)} {problem}")
-            continue
-        problem = _problem(kind, ctx, err["msg"])
-        name = dotted.rsplit(".", 1)[-1]
-        if kind in ("list_type", "tuple_type") and isinstance(value, dict) and "." not in dotted:
-            problem += f" (write one [[{name}]] table per entry)"
-        elif kind in ("dict_type", "model_type") and isinstance(value, list):
-            problem += f" (write [{dotted}], not [[{dotted}]])"
-        lines.append(f"{label}: {dotted} = {_show(value)} is invalid: {problem}")
-    return "; ".join(lines)
-
-
-def _problem(kind: str, ctx: dict[str, Any], msg: str) -> str:
-    if kind in _PROBLEMS:
-        return _PROBLEMS[kind]
-    if kind == "greater_than":
-        return f"must be an integer greater than {ctx['gt']}"
-    if kind == "greater_than_equal":
-        return f"must be an integer of at least {ctx['ge']}"
-    if kind == "literal_error":
-        return f"must be one of {ctx['expected']}"
-    if kind == "string_too_long":
-        return f"must be at most {ctx['max_length']} characters"
-    if kind == "extra_forbidden":
-        return "unknown key"
-    return msg
-
-
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= MAX_VALUE_REPR else text[: MAX_VALUE_REPR - 3] + "..."
-
-
 # --- dotenv ---------------------------------------------------------------------------------
 
 
@@ -427,7 +335,7 @@ def parse_env_file(file: Path) -> dict[str, str]:
         line = binding.original.line
         if binding.error:
             text = binding.original.string.strip()
-            raise ConfigError(f"{label}:{line}: cannot parse {_show(text)}: write NAME=value")
+            raise ConfigError(f"{label}:{line}: cannot parse {show(text)}: write NAME=value")
         if binding.key is None:
             continue  # blank line or comment
         if binding.value is None:

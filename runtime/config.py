@@ -39,14 +39,13 @@ from pydantic import (
 
 from kv.limits import DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_TTL, MIN_CACHE_TTL
 from runtime import limits
+from runtime._config_errors import SourceMap, format_validation_error
 from runtime._config_load import (
     CONFIG_FILENAME,
     ENV_PREFIX,
     NAME_RULE,
-    SourceMap,
     env_layer,
     find_config_file,
-    format_validation_error,
     merge_layers,
     override_layer,
     parse_env_file,

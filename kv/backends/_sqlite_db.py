@@ -20,16 +20,19 @@ import random
 import sqlite3
 import time
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from kv.backends.base import Buffer
 from kv.errors import StoreCorrupt, StoreUnavailable
 from kv.limits import (
     SQLITE_BLOB_CHUNK_BYTES,
     SQLITE_BLOB_WRITE_BYTES,
+    SQLITE_BUSY_TIMEOUT,
     SQLITE_CACHE_KIB,
     SQLITE_JOURNAL_SIZE_LIMIT,
     SQLITE_RETRY_BACKOFF_BASE,
     SQLITE_RETRY_BACKOFF_CAP,
+    SQLITE_SYNCHRONOUS_MODES,
 )
 
 # "EWKV": marks a file as an edgeworks KV store (PRAGMA application_id).
@@ -82,6 +85,40 @@ DROP_NAMESPACE_KEYS = "DELETE FROM kv WHERE ns = ?"
 DROP_NAMESPACE = "DELETE FROM namespaces WHERE ns = ?"
 
 _LIVE = "(expiration IS NULL OR expiration > ?)"
+
+
+def parse_url(url: str) -> tuple[str, str, float]:
+    """``sqlite:///abs/path[?synchronous=full&timeout=5]`` -> (path, synchronous, timeout).
+
+    The path is everything after ``sqlite://``, so ``sqlite:///data/kv.sqlite3`` is
+    ``/data/kv.sqlite3``: by URL rules a sqlite URL path is always absolute.
+    """
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite":
+        raise ValueError(f"Not a SQLite store URL: {url!r} (expected sqlite:///path)")
+    if parts.netloc not in ("", "localhost"):
+        raise ValueError(
+            f"Invalid SQLite store URL {url!r}: it names host {parts.netloc!r}; "
+            "use three slashes, sqlite:///path/to/kv.sqlite3"
+        )
+    path = unquote(parts.path)
+    if path.strip("/") == "":
+        raise ValueError(f"Invalid SQLite store URL {url!r}: it names no file")
+    options: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name not in ("synchronous", "timeout"):
+            raise ValueError(
+                f"Unknown SQLite store option {name!r} in {url!r}: allowed synchronous, timeout"
+            )
+        options[name] = value
+    try:
+        timeout = float(options.get("timeout", SQLITE_BUSY_TIMEOUT))
+    except ValueError:
+        raise ValueError(
+            f"Invalid SQLite store option timeout={options['timeout']!r} in {url!r}: "
+            "seconds, e.g. timeout=5"
+        ) from None
+    return path, options.get("synchronous", SQLITE_SYNCHRONOUS_MODES[0]), timeout
 
 
 def byte_view(value: Buffer) -> memoryview:

@@ -16,18 +16,19 @@ processes of one host.
 - **Expiry**: expired rows are never returned; they are reclaimed lazily when a read
   finds one and by a bounded sweep every ``sweep_interval`` seconds, always with a
   ``now`` that a namespace passed in, so no entry its clock still considers live is
-  dropped.
-- **Large values** go to SQLite as the caller's buffer (no copy here) and stream out
-  through ``blobopen`` chunk by chunk (see ``_sqlite_stream``).
+  dropped (``_sqlite_expiry``).
+- **Large values** go to SQLite as the caller's buffer (no copy here); from 1 MiB
+  they are written in chunks into a ``zeroblob`` reservation, so SQLite makes no
+  copy of its own either, and they stream out through ``blobopen`` chunk by chunk
+  from one snapshot (``_sqlite_stream``).
+- Schema, SQL, URL parsing and error mapping live in ``_sqlite_db``.
 - Nothing touches the disk until the first call: then the folder, the file, WAL mode
   and the schema are created (``_sqlite_db``).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import itertools
-import logging
 import os
 import sqlite3
 import time
@@ -35,9 +36,10 @@ import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import quote
 
 from kv.backends import _sqlite_db as db
+from kv.backends._sqlite_expiry import Reclaimer
 from kv.backends._sqlite_stream import OneChunk, StreamPool, open_stream
 from kv.backends._sqlite_writer import Writer
 from kv.backends.base import Buffer, Entry, KeyInfo, StreamEntry, WriteOp
@@ -52,8 +54,6 @@ from kv.limits import (
 )
 
 __all__ = ["SQLiteStore"]
-
-_log = logging.getLogger(__name__)
 
 # Stores of this process, so a fork() child drops the connections it inherited.
 _STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
@@ -93,12 +93,6 @@ class SQLiteStore:
         self.url = url or "sqlite://" + quote(str(self.path))
         self.synchronous = mode
         self.busy_timeout = busy_timeout
-        self._sweep_interval = sweep_interval
-        self._sweep_batch = sweep_batch
-        self._monotonic = monotonic
-        self._next_sweep = monotonic() + sweep_interval
-        self._seen_now: dict[str, float] = {}  # namespace -> latest ``now`` it passed
-        self._reclaiming: set[tuple[str, bytes]] = set()
         self._reader: sqlite3.Connection | None = None
         # One cursor for every inline read (saves a cursor object per get). Every read
         # either fetches all rows or one row of a unique lookup, which resets the
@@ -106,6 +100,7 @@ class SQLiteStore:
         self._reads: sqlite3.Cursor | None = None
         self._writer = Writer(self._open_writer, busy_timeout, self._translate, self.url)
         self._pool = StreamPool(self._open_reader, SQLITE_STREAM_POOL)
+        self._expiry = Reclaimer(self._writer, sweep_interval, sweep_batch, monotonic)
         self._closed = False
         _STORES.add(self)
 
@@ -116,39 +111,8 @@ class SQLiteStore:
         The path is everything after ``sqlite://``, so ``sqlite:///data/kv.sqlite3`` is
         ``/data/kv.sqlite3``: by URL rules a sqlite URL path is always absolute.
         """
-        parts = urlsplit(url)
-        if parts.scheme != "sqlite":
-            raise ValueError(f"Not a SQLite store URL: {url!r} (expected sqlite:///path)")
-        if parts.netloc not in ("", "localhost"):
-            raise ValueError(
-                f"Invalid SQLite store URL {url!r}: it names host {parts.netloc!r}; "
-                "use three slashes, sqlite:///path/to/kv.sqlite3"
-            )
-        path = unquote(parts.path)
-        if path.strip("/") == "":
-            raise ValueError(f"Invalid SQLite store URL {url!r}: it names no file")
-        options: dict[str, str] = {}
-        for name, value in parse_qsl(parts.query, keep_blank_values=True):
-            if name not in ("synchronous", "timeout"):
-                raise ValueError(
-                    f"Unknown SQLite store option {name!r} in {url!r}: allowed synchronous, timeout"
-                )
-            options[name] = value
-        timeout = SQLITE_BUSY_TIMEOUT
-        if "timeout" in options:
-            try:
-                timeout = float(options["timeout"])
-            except ValueError:
-                raise ValueError(
-                    f"Invalid SQLite store option timeout={options['timeout']!r} in {url!r}: "
-                    "seconds, e.g. timeout=5"
-                ) from None
-        return cls(
-            path,
-            synchronous=options.get("synchronous", SQLITE_SYNCHRONOUS_MODES[0]),
-            busy_timeout=timeout,
-            url=url,
-        )
+        path, synchronous, timeout = db.parse_url(url)
+        return cls(path, synchronous=synchronous, busy_timeout=timeout, url=url)
 
     async def __aenter__(self) -> SQLiteStore:
         return self
@@ -171,12 +135,12 @@ class SQLiteStore:
             row = cur.execute(db.GET, (namespace, raw)).fetchone()
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
-        self._saw(namespace, now)
+        self._expiry.saw(namespace, now)
         if row is None:
             return None
         expiration = row[0]
         if expiration is not None and expiration <= now:
-            self._reclaim(namespace, raw, now)
+            self._expiry.expired(namespace, raw, now)
             return None
         return Entry(row[2], expiration, row[1])
 
@@ -192,12 +156,12 @@ class SQLiteStore:
                 rows = cur.execute(db.get_many_sql(len(part)), (namespace, *part)).fetchall()
                 for raw, expiration, metadata, value in rows:
                     if expiration is not None and expiration <= now:
-                        self._reclaim(namespace, raw, now)
+                        self._expiry.expired(namespace, raw, now)
                     else:
                         found[raw] = Entry(value, expiration, metadata)
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
-        self._saw(namespace, now)
+        self._expiry.saw(namespace, now)
         return [found.get(raw) for raw in raws]
 
     async def stream(
@@ -214,12 +178,12 @@ class SQLiteStore:
             row = cur.execute(db.GET_SMALL, (chunk_size, namespace, raw)).fetchone()
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
-        self._saw(namespace, now)
+        self._expiry.saw(namespace, now)
         if row is None:
             return None
         size, expiration, metadata, value = row
         if expiration is not None and expiration <= now:
-            self._reclaim(namespace, raw, now)
+            self._expiry.expired(namespace, raw, now)
             return None
         if value is not None:
             return StreamEntry(size, OneChunk(value), expiration, metadata)
@@ -244,7 +208,7 @@ class SQLiteStore:
             rows = cur.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
-        self._saw(namespace, now)
+        self._expiry.saw(namespace, now)
         return [KeyInfo(raw.decode(), expiration, metadata) for raw, expiration, metadata in rows]
 
     async def list_namespaces(self) -> list[str]:
@@ -418,53 +382,7 @@ class SQLiteStore:
         if self._reads is None:
             await self._open()
         await self._writer.run(work)
-        if self._monotonic() >= self._next_sweep:
-            self._schedule_sweep()
-
-    def _submit(self, work: Callable[[sqlite3.Connection], object]) -> None:
-        """Queue background work (reclaim, sweep) on the writer; failures are logged."""
-        if self._closed:
-            return
-        try:
-            future = self._writer.submit(work)
-        except StoreUnavailable:
-            return
-        future.add_done_callback(_log_failure)
-
-    def _saw(self, namespace: str, now: float) -> None:
-        """Remember the namespace's clock for sweeps; start one when it is due."""
-        self._seen_now[namespace] = now
-        if self._monotonic() >= self._next_sweep:
-            self._schedule_sweep()
-
-    def _reclaim(self, namespace: str, raw: bytes, now: float) -> None:
-        """Delete an expired entry a read found, unless a newer put replaced it."""
-        token = (namespace, raw)
-        if token in self._reclaiming:
-            return
-        self._reclaiming.add(token)
-
-        def reclaim(conn: sqlite3.Connection) -> None:
-            self._reclaiming.discard(token)
-            conn.execute(db.DELETE_EXPIRED, (namespace, raw, now))
-
-        self._submit(reclaim)
-
-    def _schedule_sweep(self) -> None:
-        self._next_sweep = self._monotonic() + self._sweep_interval
-        clocks = dict(self._seen_now)
-        if clocks:
-            self._submit(lambda conn: self._sweep(conn, clocks))
-
-    def _sweep(self, conn: sqlite3.Connection, clocks: dict[str, float]) -> None:
-        """Delete at most ``sweep_batch`` expired entries, each by its namespace's clock."""
-        budget = self._sweep_batch
-        for namespace, now in clocks.items():
-            budget -= conn.execute(db.SWEEP, (namespace, now, budget)).rowcount
-            if budget <= 0:
-                break
-        if budget <= 0:
-            self._next_sweep = self._monotonic()  # more to reclaim: sweep again soon
+        self._expiry.tick()
 
     def _translate(self, exc: sqlite3.Error) -> Exception:
         return db.translate(exc, self.path, self.busy_timeout)
@@ -475,15 +393,7 @@ class SQLiteStore:
             if conn is not None:
                 _INHERITED.append(conn)
         self._reader = self._reads = None
-        self._reclaiming.clear()
-
-
-def _log_failure(future: concurrent.futures.Future[object]) -> None:
-    if future.cancelled():
-        return
-    exc = future.exception()
-    if exc is not None:
-        _log.warning("background KV maintenance failed: %s", exc)
+        self._expiry.forget()
 
 
 def _after_fork_in_child() -> None:

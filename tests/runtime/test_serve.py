@@ -6,6 +6,7 @@ import signal
 import socket
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,7 @@ async def app(scope, receive, send):
 
 WORKER = """
 import asyncio
+import os
 from pathlib import Path
 from starlette.responses import Response
 
@@ -55,6 +57,12 @@ async def handle_request(request, env, ctx):
         return Response(await env.KV.get("k"))
     if path == "/boom":
         raise ValueError("secret internals")
+    if path == "/spin":
+        print("spin started", flush=True)
+        while True:
+            pass
+    if path == "/pid":
+        return Response(str(os.getpid()))
     return Response("hello\\n")
 """
 
@@ -87,6 +95,7 @@ def project(tmp_path: Path, origin: str | None = None) -> Path:
         + origin_line
         + f'[vars]\nMARKER = "{folder / "marker.txt"}"\n'
         + '[[kv_namespaces]]\nbinding = "KV"\nid = "kv"\n'
+        + "[limits]\ncpu_ms = 300\n"
     )
     (folder / "worker.py").write_text(textwrap.dedent(WORKER))
     (folder / "secrets.env").write_text("API_KEY=from-file\n")
@@ -110,6 +119,18 @@ def test_serve_serves_forwards_and_drains_on_sigterm(tmp_path: Path, origin: str
         assert forwarded.status_code == 200
         assert forwarded.text == "origin POST /fail?x=1 payload"
         assert forwarded.headers["x-origin"] == "yes"
+
+        # A runaway handler is cut at cpu_ms; a request sent meanwhile is answered right after.
+        spin: list[httpx.Response] = []
+        spinner = threading.Thread(target=lambda: spin.append(httpx.get(base + "/spin")))
+        spinner.start()
+        proc.wait_for(r"spin started")
+        started = time.monotonic()
+        waiting = httpx.get(base + "/")
+        waited = time.monotonic() - started
+        spinner.join(5)
+        assert (spin[0].status_code, spin[0].text) == (503, "Worker exceeded CPU time limit\n")
+        assert waiting.text == "hello\n" and waited < 0.3 + 0.5
 
         # A slow request in flight and a wait_until task, then SIGTERM.
         results: list[httpx.Response] = []
@@ -145,3 +166,36 @@ def test_serve_worker_load_error_exits_1_naming_file_and_line(tmp_path: Path) ->
     assert proc.wait(15) == 1
     proc.stop()
     assert f"{tmp_path / 'worker.py'}:2: SyntaxError" in proc.output
+
+
+def test_serve_workers_share_one_socket(tmp_path: Path) -> None:
+    folder = project(tmp_path)
+    proc = edgeworks("serve", "--port", "0", "--workers", "2", "--kv", "memory", cwd=folder)
+    try:
+        port = int(proc.wait_for(r"Listening on http://127\.0\.0\.1:(\d+)").group(1))
+        base = f"http://127.0.0.1:{port}"
+        pids = set()
+        deadline = time.monotonic() + 15
+        while len(pids) < 2 and time.monotonic() < deadline:
+            try:
+                pids.add(httpx.get(base + "/pid", headers={"connection": "close"}).text)
+            except httpx.TransportError:
+                continue  # a worker process is still starting
+        assert len(pids) == 2 and str(proc.pid) not in pids
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        proc.stop()
+
+
+def test_cron_lock_lets_one_process_run_crons(tmp_path: Path) -> None:
+    from runtime.serve import _CronLock
+
+    path = str(tmp_path / "cron.lock")
+    first, second = _CronLock(path), _CronLock(path)
+    assert first.acquire() and first.acquire()
+    assert not second.acquire()
+    first.release()
+    assert second.acquire()
+    second.release()
+    assert _CronLock(None).acquire()

@@ -1,0 +1,200 @@
+"""HTTP throughput, latency, cold start and idle RSS of `edgeworks serve` beside baselines.
+
+Run through bench/http_bench.sh (it makes sure wrk is installed). Every server is
+uvicorn with uvloop + httptools, one process, no access log:
+
+- starlette: a plain starlette hello app (one route) — the baseline
+- raw:       a raw ASGI hello app (the floor)
+- hello:     `edgeworks serve --workers 1 --no-access-log` on examples/hello
+- kv-read:   the same on a worker reading a 1 KiB value (edge-cache hit)
+
+wrk -t1 -c32 -d$DURATION (default 10s), the set run twice interleaved; printed:
+req/s, p50, p99 and ratios to starlette. Then cold start (process start -> first
+200, median of 5) of `edgeworks serve` vs bare uvicorn on the starlette app, and
+the idle RSS of a serve process after a few requests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+VENV_BIN = Path(sys.executable).parent
+DURATION = os.environ.get("DURATION", "10s")
+ROUNDS = int(os.environ.get("ROUNDS", "2"))
+LOGS = "the bench's temporary folder"
+UVICORN_FLAGS = ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_ok(url: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout}s (logs in {LOGS})")
+
+
+def start(name: str, port: int, work: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONPATH=f"{REPO}:{BENCH / 'http_apps'}")
+    if name in ("starlette", "raw"):
+        module = "starlette_hello:app" if name == "starlette" else "raw_hello:app"
+        args = [sys.executable, "-m", "uvicorn", module, "--port", str(port), *UVICORN_FLAGS]
+        args += ["--log-level", "warning"]
+        cwd = BENCH / "http_apps"
+    else:
+        project = work / name
+        args = [str(VENV_BIN / "edgeworks"), "serve", "--port", str(port), "--no-access-log"]
+        args += ["--kv", "memory"]
+        cwd = project
+    log = (work / f"{name}.log").open("ab")
+    return subprocess.Popen(args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def parse_ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str) -> tuple[float, float, float]:
+    out = subprocess.run(
+        ["wrk", "-t1", "-c32", f"-d{DURATION}", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = parse_ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = parse_ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    return rps, p50, p99
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def cold_start(name: str, work: Path) -> float:
+    port = free_port()
+    began = time.perf_counter()
+    proc = start(name, port, work)
+    try:
+        wait_ok(f"http://127.0.0.1:{port}/")
+        return (time.perf_counter() - began) * 1000
+    finally:
+        stop(proc)
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="edgeworks-http-bench-"))
+    shutil.copytree(REPO / "examples" / "hello", work / "hello")
+    shutil.copytree(BENCH / "http_apps" / "kv_read", work / "kv-read")
+    names = ["starlette", "raw", "hello", "kv-read"]
+    results: dict[str, list[tuple[float, float, float]]] = {n: [] for n in names}
+    try:
+        for round_no in range(ROUNDS):
+            for name in names:
+                port = free_port()
+                proc = start(name, port, work)
+                try:
+                    url = f"http://127.0.0.1:{port}/"
+                    wait_ok(url)
+                    results[name].append(wrk(url))
+                finally:
+                    stop(proc)
+                rps, p50, p99 = results[name][-1]
+                print(
+                    f"round {round_no + 1} {name:9} {rps:9.0f} req/s  "
+                    f"p50 {p50:6.2f} ms  p99 {p99:6.2f} ms",
+                    flush=True,
+                )
+        base = results["starlette"]
+        print(f"\nwrk -t1 -c32 -d{DURATION}, {ROUNDS} rounds interleaved (median of rounds)")
+        print(
+            f"{'app':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'rps/starlette':>14} "
+            f"{'p99/starlette':>14}"
+        )
+        base_rps = statistics.median(r[0] for r in base)
+        base_p99 = statistics.median(r[2] for r in base)
+        for name in names:
+            rps = statistics.median(r[0] for r in results[name])
+            p50 = statistics.median(r[1] for r in results[name])
+            p99 = statistics.median(r[2] for r in results[name])
+            print(
+                f"{name:10} {rps:9.0f} {p50:8.2f} {p99:8.2f} {rps / base_rps:13.2f}x "
+                f"{p99 / base_p99:13.2f}x"
+            )
+
+        serve = [cold_start("hello", work) for _ in range(5)]
+        bare = [cold_start("starlette", work) for _ in range(5)]
+        serve_ms, bare_ms = statistics.median(serve), statistics.median(bare)
+        print(
+            f"\ncold start to first 200 (median of 5): edgeworks serve {serve_ms:.0f} ms, "
+            f"bare uvicorn+starlette {bare_ms:.0f} ms ({serve_ms / bare_ms:.2f}x)"
+        )
+
+        port = free_port()
+        proc = start("hello", port, work)
+        try:
+            wait_ok(f"http://127.0.0.1:{port}/")
+            for _ in range(100):
+                wait_ok(f"http://127.0.0.1:{port}/")
+            time.sleep(0.5)
+            serve_rss = rss_mib(proc.pid)
+        finally:
+            stop(proc)
+        port = free_port()
+        proc = start("starlette", port, work)
+        try:
+            for _ in range(101):
+                wait_ok(f"http://127.0.0.1:{port}/")
+            time.sleep(0.5)
+            bare_rss = rss_mib(proc.pid)
+        finally:
+            stop(proc)
+        print(
+            f"idle RSS after 100 requests: edgeworks serve {serve_rss:.1f} MiB, "
+            f"bare uvicorn+starlette {bare_rss:.1f} MiB ({serve_rss / bare_rss:.2f}x)"
+        )
+    except BaseException:
+        for log in sorted(work.glob("*.log")):
+            print(f"--- {log.name}\n{log.read_text()[-2000:]}", file=sys.stderr)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -159,7 +159,9 @@ def _add_kv(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = leaf(keys, "put", "write one key (VALUE or --path FILE)", _kv_key_put)
     p.add_argument("key", metavar="KEY")
     p.add_argument("value", nargs="?", metavar="VALUE", help="the value as text")
-    p.add_argument("--path", metavar="FILE", help="read the value from FILE (raw bytes)")
+    p.add_argument(
+        "--path", metavar="FILE", help="read the value from FILE (raw bytes; - is stdin)"
+    )
     p.add_argument("--ttl", type=int, metavar="S", help="expire S seconds from now (>= 60)")
     p.add_argument("--expiration", type=int, metavar="EPOCH", help="expire at EPOCH seconds")
     p.add_argument("--metadata", metavar="JSON", help="a JSON object stored with the key")
@@ -287,11 +289,12 @@ def _kv_namespace_delete(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
-    """A file as chunks, so ``put`` stops reading at the value size limit."""
+async def _file_chunks(path: Path | None) -> AsyncIterator[bytes]:
+    """A file (``None``: stdin) as chunks, so ``put`` stops reading at the size limit."""
     from kv.limits import STREAM_CHUNK_BYTES
 
-    with path.open("rb") as stream:
+    with contextlib.ExitStack() as stack:
+        stream = sys.stdin.buffer if path is None else stack.enter_context(path.open("rb"))
         while chunk := stream.read(STREAM_CHUNK_BYTES):
             yield chunk
 
@@ -321,10 +324,10 @@ def _kv_key_put(args: argparse.Namespace) -> int:
     if (args.value is None) == (args.path is None):
         raise UsageError("give exactly one of VALUE or --path FILE")
     metadata = _json_object_arg("--metadata", args.metadata)
-    path = None if args.path is None else _input_file(args.path, "--path")
+    path = None if args.path in (None, "-") else _input_file(args.path, "--path")
 
     async def put(store: Store) -> None:
-        value = args.value if path is None else _file_chunks(path)
+        value = args.value if args.path is None else _file_chunks(path)
         await KVNamespace(store, ns_id).put(
             args.key, value, expiration=args.expiration, expiration_ttl=args.ttl, metadata=metadata
         )

@@ -485,3 +485,17 @@ def test_cli_real_process_pipe_closed_early(
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
     assert code == 1 and err == "", err  # no traceback, no "Exception ignored"
+
+
+def test_cli_key_put_from_stdin(
+    project: Path, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import sys
+
+    raw = b"\x00piped\xff" * 1000
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    assert cli.main(["kv", "key", "put", "--binding", "COUNTER", "p", "--path", "-"]) == 0
+    capsysbinary.readouterr()
+    assert cli.main(["kv", "key", "get", "--binding", "COUNTER", "p"]) == 0
+    assert capsysbinary.readouterr().out == raw

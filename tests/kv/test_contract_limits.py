@@ -4,6 +4,7 @@ messages to the letter, against every store kind."""
 from __future__ import annotations
 
 import math
+import tracemalloc
 from collections.abc import AsyncIterator
 
 import pytest
@@ -107,14 +108,21 @@ async def test_value_of_exactly_25_mib_is_accepted_and_one_more_byte_is_413(
         413,
         "PUT",
     )
-    # The failed put left the old value; it streams back in bounded chunks.
-    stream = await ns.get("big", "stream")
-    total, largest = 0, 0
-    async for chunk in stream:
-        total += len(chunk)
-        largest = max(largest, len(chunk))
+    # The failed put left the old value; it streams back in bounded chunks, never
+    # holding the whole value in memory.
+    tracemalloc.start()
+    try:
+        stream = await ns.get("big", "stream")
+        total, largest = 0, 0
+        async for chunk in stream:
+            total += len(chunk)
+            largest = max(largest, len(chunk))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
     assert total == MAX_VALUE_BYTES
     assert 0 < largest <= STREAM_CHUNK_BYTES
+    assert peak < 4 * MIB
 
 
 async def test_value_text_is_measured_in_utf8_bytes(ns: KVNamespace) -> None:

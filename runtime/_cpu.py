@@ -25,6 +25,7 @@ only handled there; the guard then only times steps and never interrupts).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -34,7 +35,7 @@ from collections.abc import Coroutine, Generator
 from types import FrameType
 from typing import Any, Generic, TypeVar
 
-from runtime.limits import CPU_CHECK_INTERVAL_MS, CPU_INTERRUPT_SIGNAL
+from runtime.limits import CANCEL_GRACE_MS, CPU_CHECK_INTERVAL_MS, CPU_INTERRUPT_SIGNAL
 
 T = TypeVar("T")
 
@@ -105,6 +106,15 @@ class _Watchdog:
             raise CpuInterrupt()
 
 
+def _force_close(coro: Coroutine[Any, Any, Any]) -> None:
+    """Close a coroutine that ignored its cancellation (logged: it is a bug in the worker)."""
+    logger.error("a handler kept running after it was cancelled; it was closed")
+    try:
+        coro.close()
+    except RuntimeError as exc:  # it ignored GeneratorExit too
+        logger.error("closing it failed: %s", exc)
+
+
 _WATCHDOG = _Watchdog()
 os.register_at_fork(after_in_child=_WATCHDOG.after_fork)
 
@@ -134,27 +144,45 @@ class guarded(Generic[T]):
         monotonic = time.monotonic
         value: Any = None
         error: BaseException | None = None
-        while True:
-            outer_started, outer_limit = watchdog.started_at, watchdog.limit
-            watchdog.limit = limit
-            watchdog.started_at = monotonic()
-            try:
-                yielded = coro.send(value) if error is None else coro.throw(error)
-            except StopIteration as stop:
-                result: T = stop.value
-                return result
-            finally:
-                # Restore the outer step (0.0 when none) before anything else runs.
-                watchdog.started_at = outer_started
-                watchdog.limit = outer_limit
-            try:
-                value = yield yielded
-                error = None
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:
-                value, error = None, exc
+        swallowed_at = 0.0  # when the coroutine kept running after a cancellation
+        escalation: asyncio.TimerHandle | None = None
+        try:
+            while True:
+                outer_started, outer_limit = watchdog.started_at, watchdog.limit
+                watchdog.limit = limit
+                watchdog.started_at = monotonic()
+                try:
+                    yielded = coro.send(value) if error is None else coro.throw(error)
+                except StopIteration as stop:
+                    result: T = stop.value
+                    return result
+                finally:
+                    # Restore the outer step (0.0 when none) before anything else runs.
+                    watchdog.started_at = outer_started
+                    watchdog.limit = outer_limit
+                if isinstance(error, asyncio.CancelledError) and not swallowed_at:
+                    # It caught the cancellation and awaits again: it gets CANCEL_GRACE_MS
+                    # to finish (cleanup may await), then it is closed.
+                    swallowed_at = monotonic()
+                    task = asyncio.current_task()
+                    if task is not None:
+                        loop = asyncio.get_running_loop()
+                        escalation = loop.call_later(CANCEL_GRACE_MS / 1000, task.cancel)
+                try:
+                    value = yield yielded
+                    error = None
+                except GeneratorExit:
+                    coro.close()
+                    raise
+                except BaseException as exc:
+                    value, error = None, exc
+                    late = monotonic() - swallowed_at >= CANCEL_GRACE_MS / 1000 * 0.99
+                    if swallowed_at and late and isinstance(exc, asyncio.CancelledError):
+                        _force_close(coro)
+                        raise
+        finally:
+            if escalation is not None:
+                escalation.cancel()
 
     def close(self) -> None:
         """Close the wrapped coroutine without running it (it was never awaited)."""

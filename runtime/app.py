@@ -205,6 +205,12 @@ class EdgeworksApp:
             logger.error("%s %s: %s", scope["method"], scope["path"], MSG_WALL_EXCEEDED)
             return PlainTextResponse(MSG_WALL_EXCEEDED + "\n", status_code=504)
         if isinstance(exc, asyncio.CancelledError):
+            task = asyncio.current_task()
+            if wall_expired and task is not None:
+                # The handler swallowed the wall-limit cancellation and was closed.
+                task.uncancel()
+                logger.error("%s %s: %s", scope["method"], scope["path"], MSG_WALL_EXCEEDED)
+                return PlainTextResponse(MSG_WALL_EXCEEDED + "\n", status_code=504)
             raise exc  # the client went away or the server is stopping
         if ctx.passes_through:
             origin = self.host.origin

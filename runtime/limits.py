@@ -21,6 +21,7 @@ DEFAULT_SITE_CACHE_CONTROL = "public, max-age=0, must-revalidate"  # Cache-Contr
 WORKER_MODULE_PREFIX = "_edgeworks_worker_"  # unique module names of loaded workers
 CPU_CHECK_INTERVAL_MS = 20  # ms between watchdog checks at most (also cpu_ms / 4)
 CPU_INTERRUPT_SIGNAL = "SIGUSR2"  # signal the watchdog sends to the loop thread
+CANCEL_GRACE_MS = 1000  # ms a cancelled handler may keep awaiting (cleanup) before it is closed
 SERVE_DEFAULT_HOST = "127.0.0.1"
 SERVE_DEFAULT_PORT = 8787
 HEALTH_PATH = "/__edgeworks/health"  # answers 200 in serve and dev

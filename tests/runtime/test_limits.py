@@ -127,3 +127,59 @@ async def test_guarded_raises_cpu_interrupt_inside_the_step() -> None:
     with pytest.raises(CpuInterrupt):
         await guarded(spin(), 30)
     assert seen == ["inside"]
+
+
+async def test_wall_limit_closes_handler_that_swallows_cancellation(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "worker.py"
+    path.write_text(
+        textwrap.dedent(
+            """
+            import asyncio
+            from starlette.responses import Response
+            async def handle_request(request):
+                if request.url.path == "/ok":
+                    return Response("ok")
+                while True:
+                    try:
+                        await asyncio.sleep(10)
+                    except asyncio.CancelledError:
+                        pass
+            """
+        )
+    )
+    async with WorkerClient(path, limits=RuntimeLimits(wall_ms=100)) as client:
+        started = time.monotonic()
+        r = await client.get("/")
+        elapsed = time.monotonic() - started
+        after = await client.get("/ok")
+        await asyncio.sleep(1.2)  # an escalation timer must not fire after the request
+        later = await client.get("/ok")
+    assert (r.status_code, r.text) == (504, "Worker exceeded wall time limit\n")
+    assert elapsed < 0.1 + 1.0 + 0.5  # wall_ms + CANCEL_GRACE_MS
+    assert after.text == "ok" and later.text == "ok"
+    assert "kept running after it was cancelled" in caplog.text
+
+
+async def test_cancelled_handler_may_await_cleanup(tmp_path: Path) -> None:
+    path = tmp_path / "worker.py"
+    path.write_text(
+        textwrap.dedent(
+            """
+            import asyncio
+            CLEANED = []
+            async def handle_request(request):
+                try:
+                    await asyncio.sleep(10)
+                except asyncio.CancelledError:
+                    await asyncio.sleep(0.01)
+                    CLEANED.append(True)
+                    raise
+            """
+        )
+    )
+    async with WorkerClient(path, limits=RuntimeLimits(wall_ms=50)) as client:
+        r = await client.get("/")
+        module = client.host.current.worker.module  # type: ignore[union-attr]
+    assert r.status_code == 504 and module.CLEANED == [True]

@@ -20,7 +20,8 @@ REDIS_RETRY_BACKOFF_BASE = 0.05  # seconds; first pause between attempts
 REDIS_HEALTH_CHECK_INTERVAL = 30  # seconds a pooled connection may idle before a PING
 REDIS_NATIVE_TTL_MARGIN = 300  # seconds added to a native PEXPIREAT beyond the KV expiration
 REDIS_LIST_BATCH_MIN = 16  # index members fetched per round trip when filling a list page
-REDIS_STREAM_SNAPSHOT_TTL = 600  # seconds a value snapshot taken for streaming may live
+REDIS_INLINE_MAX_BYTES = 64 * 1024  # values up to this size live in the entry hash (one HMGET)
+REDIS_BLOB_GRACE = 600  # seconds a replaced or deleted large value stays readable for streams
 REDIS_DELETE_BATCH = 500  # keys removed per round trip by delete_namespace
 
 # --- sqlite store (kv/backends/sqlite.py) --------------------------------------

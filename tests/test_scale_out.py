@@ -158,7 +158,7 @@ def test_scale_out_concurrent_writers_one_key_last_write_wins(
         thread.join(30)
     assert errors == []
     client = redis.Redis(port=redis_server.port)
-    stored = client.get(b"ew:{kv}:v:lww")
+    stored = client.hget(b"ew:{kv}:k:lww", "v")
     client.close()
     assert stored is not None
     final = stored.decode()

@@ -2,17 +2,21 @@
 
 Layout, per namespace ``ns`` (``tag`` is ``ns`` percent-encoded so it never holds
 ``{``, ``}`` or ``:``; the braces make it a Redis Cluster hash tag, so every key of
-one namespace lives in one slot and a namespace's MULTI and scripts stay legal)::
+one namespace lives in one slot and its scripts and MULTI stay legal)::
 
-    ew:{tag}:v:<key>    string   the value bytes (GETRANGE streams it)
-    ew:{tag}:m:<key>    hash     e = expiration ("" for none), m = metadata JSON (absent for none)
+    ew:{tag}:k:<key>    hash     v = value (up to REDIS_INLINE_MAX_BYTES) or b = blob id,
+                                 e = expiration ("" for none), m = metadata JSON (absent for none)
+    ew:{tag}:b:<id>     string   a large value; never modified, so GETRANGE streams it safely
     ew:{tag}:idx        zset     every key, score 0: ZRANGEBYLEX pages in UTF-8 byte order
-    ew:{tag}:s:<uuid>   string   a short-lived snapshot of a large value being streamed
     ew:namespaces       set      namespace registry (outside the namespace slots)
 
-A put is one MULTI (SET, DEL+HSET, ZADD, PEXPIREAT, PUBLISH): readers never see a
-value with the previous entry's metadata. Every command is an idempotent SET-style
-write, so redis-py's retry after a dropped connection cannot double-apply anything.
+A read of a small value is one ``HMGET`` (atomic by itself). A write is one Lua
+script (kv/backends/_redis_scripts.py) that replaces the whole entry atomically,
+pipelined with the registry ``SADD`` and the invalidation ``PUBLISH`` in one round
+trip; ``write_batch`` wraps its scripts in one MULTI, so no reader sees half a batch.
+Writes are SET-style and idempotent, so redis-py's retry after a dropped connection
+cannot double-apply anything. A replaced large value stays readable for
+``REDIS_BLOB_GRACE`` seconds so a stream in progress finishes with the value it began.
 
 Expiry: reads filter with the namespace's ``now``. Redis also gets a native
 ``PEXPIREAT`` at ``expiration + REDIS_NATIVE_TTL_MARGIN`` so space is reclaimed
@@ -37,21 +41,23 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
+from kv.backends import _redis_scripts as scripts
 from kv.backends.base import Buffer, Entry, KeyInfo, StreamEntry, WriteOp
 from kv.errors import StoreUnavailable
 from kv.invalidation import encode_invalidation
 from kv.limits import (
     INVALIDATION_CHANNEL,
+    REDIS_BLOB_GRACE,
     REDIS_CONNECT_TIMEOUT,
     REDIS_DELETE_BATCH,
     REDIS_HEALTH_CHECK_INTERVAL,
+    REDIS_INLINE_MAX_BYTES,
     REDIS_LIST_BATCH_MIN,
     REDIS_NATIVE_TTL_MARGIN,
     REDIS_RETRIES,
     REDIS_RETRY_BACKOFF_BASE,
     REDIS_RETRY_BACKOFF_CAP,
     REDIS_SOCKET_TIMEOUT,
-    REDIS_STREAM_SNAPSHOT_TTL,
 )
 
 if TYPE_CHECKING:
@@ -59,37 +65,13 @@ if TYPE_CHECKING:
     from redis.asyncio.client import PubSub
 
 REGISTRY_KEY = b"ew:namespaces"
+_FIELDS = ("v", "b", "e", "m")  # HMGET order of an entry hash
+_GRACE_MS = str(REDIS_BLOB_GRACE * 1000).encode()
 
 # Replies that mean "Redis is there but cannot serve this now": a 503, not a bug.
 _UNAVAILABLE_REPLIES = ("LOADING", "MISCONF", "READONLY", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN")
 
-# Remove an entry only if it is still the one the caller saw expire (same "e"),
-# so a concurrent put of a new entry survives. ARGV[2] == "" means "meta is gone".
-_RECLAIM_LUA = """
-local e = redis.call('HGET', KEYS[2], 'e')
-if (e == false and ARGV[2] == '') or e == ARGV[2] then
-  redis.call('DEL', KEYS[1], KEYS[2])
-  redis.call('ZREM', KEYS[3], ARGV[1])
-  return 1
-end
-return 0
-"""
-
-# Read the first chunk and, for a large value, snapshot it server-side in the same
-# atomic step, so the rest of the stream is consistent even if a put replaces it.
-_STREAM_OPEN_LUA = """
-local meta = redis.call('HMGET', KEYS[2], 'e', 'm')
-if meta[1] == false then return false end
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local size = redis.call('STRLEN', KEYS[1])
-local chunk = tonumber(ARGV[1])
-local first = redis.call('GETRANGE', KEYS[1], 0, chunk - 1)
-if size > chunk then
-  redis.call('COPY', KEYS[1], KEYS[3], 'REPLACE')
-  redis.call('PEXPIRE', KEYS[3], ARGV[2])
-end
-return {meta[1], meta[2], size, first}
-"""
+_Raw = list[bytes | None]  # an HMGET reply of _FIELDS
 
 
 def namespace_prefix(namespace: str) -> bytes:
@@ -192,87 +174,98 @@ class RedisStore:
     # --- reads ----------------------------------------------------------------
 
     async def get(self, namespace: str, key: str, now: float) -> Entry | None:
-        return (await self.get_many(namespace, [key], now))[0]
+        prefix = namespace_prefix(namespace)
+        with self._errors():
+            raw = cast(_Raw, await self._redis().hmget(prefix + b"k:" + key.encode(), _FIELDS))
+        return (await self._entries(namespace, [key], [raw], now))[0]
 
     async def get_many(self, namespace: str, keys: Sequence[str], now: float) -> list[Entry | None]:
         prefix = namespace_prefix(namespace)
         with self._errors():
-            pipe = self._redis().pipeline(transaction=True)
+            pipe = self._redis().pipeline(transaction=False)
             for key in keys:
-                member = key.encode()
-                pipe.get(prefix + b"v:" + member)
-                pipe.hmget(prefix + b"m:" + member, ["e", "m"])
-            replies = await pipe.execute()
+                pipe.hmget(prefix + b"k:" + key.encode(), _FIELDS)
+            raws = await pipe.execute()
+        return await self._entries(namespace, keys, raws, now)
+
+    async def _entries(
+        self,
+        namespace: str,
+        keys: Sequence[str],
+        raws: Sequence[_Raw],
+        now: float,
+        retry: bool = True,
+    ) -> list[Entry | None]:
+        """Entries from HMGET replies; large values fetched in one more round trip."""
         result: list[Entry | None] = []
-        for index, key in enumerate(keys):
-            value, (raw_e, raw_m) = replies[2 * index], replies[2 * index + 1]
-            if value is None or raw_e is None:
-                if value is not None or raw_e is not None:  # half expired natively
+        blobs: list[int] = []
+        for index, (key, (value, blob, raw_e, raw_m)) in enumerate(zip(keys, raws, strict=True)):
+            expiration = _parse_expiration(raw_e)
+            if raw_e is None or (expiration is not None and expiration <= now):
+                if raw_e is not None:
                     await self._reclaim(namespace, key, raw_e)
                 result.append(None)
                 continue
-            expiration = _parse_expiration(raw_e)
-            if expiration is not None and expiration <= now:
-                await self._reclaim(namespace, key, raw_e)
-                result.append(None)
-                continue
             metadata = raw_m.decode() if raw_m is not None else None
-            result.append(Entry(value, expiration, metadata))
+            result.append(Entry(value or b"", expiration, metadata))
+            if blob is not None:
+                blobs.append(index)
+        if blobs:
+            prefix = namespace_prefix(namespace)
+            with self._errors():
+                pipe = self._redis().pipeline(transaction=False)
+                for index in blobs:
+                    pipe.get(prefix + b"b:" + cast(bytes, raws[index][1]))
+                values = await pipe.execute()
+            for index, value in zip(blobs, values, strict=True):
+                entry = result[index]
+                assert entry is not None
+                if value is None:  # replaced long ago while we looked: read it again
+                    if not retry:
+                        raise StoreUnavailable(f"{self.url}: value of {keys[index]!r} vanished")
+                    result[index] = (await self.get_many(namespace, [keys[index]], now))[0]
+                else:
+                    result[index] = Entry(value, entry.expiration, entry.metadata)
         return result
 
     async def stream(
         self, namespace: str, key: str, now: float, chunk_size: int
     ) -> StreamEntry | None:
         prefix = namespace_prefix(namespace)
-        member = key.encode()
-        snapshot = prefix + b"s:" + uuid.uuid4().hex.encode()
         client = self._redis()
         with self._errors():
-            reply = await client.eval(
-                _STREAM_OPEN_LUA,
-                3,
-                prefix + b"v:" + member,
-                prefix + b"m:" + member,
-                snapshot,
-                chunk_size,
-                REDIS_STREAM_SNAPSHOT_TTL * 1000,
-            )
-        if reply is None:
-            return None
-        raw_e, raw_m, size, first = reply
+            raw = cast(_Raw, await client.hmget(prefix + b"k:" + key.encode(), _FIELDS))
+        value, blob, raw_e, raw_m = raw
         expiration = _parse_expiration(raw_e)
-        if expiration is not None and expiration <= now:
-            with self._errors():
-                await client.delete(snapshot)
-            await self._reclaim(namespace, key, raw_e)
+        if raw_e is None or (expiration is not None and expiration <= now):
+            if raw_e is not None:
+                await self._reclaim(namespace, key, raw_e)
             return None
         metadata = raw_m.decode() if raw_m is not None else None
+        if blob is None:  # small: already here
+            data = value or b""
+            return StreamEntry(len(data), _slices(data, chunk_size), expiration, metadata)
+        blob_key = prefix + b"b:" + blob
+        with self._errors():
+            size = int(await client.strlen(blob_key))
         return StreamEntry(
-            int(size), self._chunks(snapshot, first, int(size), chunk_size), expiration, metadata
+            size, self._blob_chunks(blob_key, size, chunk_size), expiration, metadata
         )
 
-    async def _chunks(
-        self, snapshot: bytes, first: bytes, size: int, chunk_size: int
+    async def _blob_chunks(
+        self, blob_key: bytes, size: int, chunk_size: int
     ) -> AsyncIterator[bytes]:
-        if first:
-            yield first
-        if size <= chunk_size:
-            return
         client = self._redis()
-        try:
-            offset = len(first)
-            while offset < size:
-                with self._errors():
-                    chunk = cast(
-                        bytes, await client.getrange(snapshot, offset, offset + chunk_size - 1)
-                    )
-                if not chunk:  # the snapshot outlived its TTL: never loop forever
-                    raise StoreUnavailable(f"{self.url}: stream snapshot expired")
-                yield chunk
-                offset += len(chunk)
-        finally:
+        offset = 0
+        while offset < size:
             with self._errors():
-                await client.delete(snapshot)
+                chunk = cast(
+                    bytes, await client.getrange(blob_key, offset, offset + chunk_size - 1)
+                )
+            if not chunk:  # outlived REDIS_BLOB_GRACE after a replace: never loop forever
+                raise StoreUnavailable(f"{self.url}: value replaced while streaming")
+            yield chunk
+            offset += len(chunk)
 
     async def list_keys(
         self,
@@ -295,7 +288,7 @@ class RedisStore:
                     break
                 pipe = client.pipeline(transaction=False)
                 for member in members:
-                    pipe.hmget(ns_prefix + b"m:" + member, ["e", "m"])
+                    pipe.hmget(ns_prefix + b"k:" + member, ["e", "m"])
                 metas = await pipe.execute()
             for member, (raw_e, raw_m) in zip(members, metas, strict=True):
                 expiration = _parse_expiration(raw_e)
@@ -312,7 +305,7 @@ class RedisStore:
         return found
 
     async def _reclaim(self, namespace: str, key: str, raw_e: bytes | None) -> None:
-        """Lazily remove an entry that is expired (or half gone) — once wall time agrees."""
+        """Lazily remove an expired (or vanished) entry — once wall time agrees."""
         expiration = _parse_expiration(raw_e)
         if expiration is not None and expiration > time.time():
             return  # a fake clock ran ahead: another reader may still see it live
@@ -320,44 +313,43 @@ class RedisStore:
         member = key.encode()
         with self._errors():
             await self._redis().eval(
-                _RECLAIM_LUA,
-                3,
-                prefix + b"v:" + member,
-                prefix + b"m:" + member,
+                scripts.RECLAIM,
+                2,
+                prefix + b"k:" + member,
                 prefix + b"idx",
                 member,
                 raw_e or b"",
+                prefix + b"b:",
+                _GRACE_MS,
             )
 
     # --- writes ---------------------------------------------------------------
 
-    def _queue_put(
-        self,
-        pipe: Any,
-        prefix: bytes,
-        key: str,
-        value: Buffer,
-        expiration: float | None,
-        metadata: str | None,
-    ) -> None:
-        member = key.encode()
-        value_key, meta_key = prefix + b"v:" + member, prefix + b"m:" + member
-        fields: dict[str, str] = {"e": repr(float(expiration)) if expiration is not None else ""}
-        if metadata is not None:
-            fields["m"] = metadata
-        pipe.set(value_key, bytes(value))
-        pipe.delete(meta_key)
-        pipe.hset(meta_key, mapping=fields)
-        native_ms = _native_expire_ms(expiration)
-        if native_ms is not None:
-            pipe.pexpireat(value_key, native_ms)
-            pipe.pexpireat(meta_key, native_ms)
-        pipe.zadd(prefix + b"idx", {member: 0})
-
-    def _queue_delete(self, pipe: Any, prefix: bytes, key: str) -> None:
-        member = key.encode()
-        pipe.delete(prefix + b"v:" + member, prefix + b"m:" + member)
-        pipe.zrem(prefix + b"idx", member)
+    def _queue_write(self, pipe: Any, prefix: bytes, op: WriteOp) -> None:
+        member = op.key.encode()
+        blob_id = b""
+        large = op.value is not None and len(op.value) > REDIS_INLINE_MAX_BYTES
+        if large:
+            blob_id = uuid.uuid4().hex.encode()
+        native_ms = _native_expire_ms(op.expiration)
+        pipe.eval(
+            scripts.WRITE,
+            3,
+            prefix + b"k:" + member,
+            prefix + b"idx",
+            prefix + b"b:" + blob_id,
+            member,
+            b"del" if op.value is None else b"put",
+            b"" if op.value is None else bytes(op.value),
+            repr(float(op.expiration)).encode() if op.expiration is not None else b"",
+            (op.metadata or "").encode(),
+            b"1" if op.metadata is not None else b"0",
+            str(native_ms).encode() if native_ms is not None else b"",
+            b"1" if large else b"0",
+            blob_id,
+            prefix + b"b:",
+            _GRACE_MS,
+        )
 
     async def put(
         self,
@@ -373,16 +365,15 @@ class RedisStore:
         await self.write_batch(namespace, [WriteOp(key, None)])
 
     async def write_batch(self, namespace: str, ops: Sequence[WriteOp]) -> None:
+        """One script per op; several ops go in one MULTI (no reader sees half a batch).
+        The registry SADD and the invalidation PUBLISH ride in the same round trip."""
         if not ops:
             return
         prefix = namespace_prefix(namespace)
         with self._errors():
-            pipe = self._redis().pipeline(transaction=True)
+            pipe = self._redis().pipeline(transaction=len(ops) > 1)
             for op in ops:
-                if op.value is None:
-                    self._queue_delete(pipe, prefix, op.key)
-                else:
-                    self._queue_put(pipe, prefix, op.key, op.value, op.expiration, op.metadata)
+                self._queue_write(pipe, prefix, op)
             if any(op.value is not None for op in ops):
                 pipe.sadd(REGISTRY_KEY, namespace)
             keys = list(dict.fromkeys(op.key for op in ops))
@@ -411,8 +402,7 @@ class RedisStore:
                     break
                 pipe = client.pipeline(transaction=True)
                 for member in members:
-                    pipe.delete(prefix + b"v:" + member, prefix + b"m:" + member)
-                pipe.zrem(index, *members)
+                    self._queue_write(pipe, prefix, WriteOp(member.decode(), None))
                 await pipe.execute()
             pipe = client.pipeline(transaction=True)
             pipe.srem(REGISTRY_KEY, namespace)
@@ -436,3 +426,9 @@ class RedisStore:
             if loop is self._client_loop:
                 with self._errors():
                     await client.aclose()
+
+
+async def _slices(data: bytes, chunk_size: int) -> AsyncIterator[bytes]:
+    view = memoryview(data)
+    for start in range(0, len(data), chunk_size):
+        yield bytes(view[start : start + chunk_size])

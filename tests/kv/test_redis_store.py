@@ -16,7 +16,12 @@ from kv.backends.base import WriteOp
 from kv.backends.redis import RedisStore, _lex_range, namespace_prefix
 from kv.errors import StoreUnavailable
 from kv.invalidation import decode_invalidation
-from kv.limits import INVALIDATION_CHANNEL, REDIS_NATIVE_TTL_MARGIN
+from kv.limits import (
+    INVALIDATION_CHANNEL,
+    REDIS_BLOB_GRACE,
+    REDIS_INLINE_MAX_BYTES,
+    REDIS_NATIVE_TTL_MARGIN,
+)
 from tests.support import free_port
 
 NOW = 1_700_000_000.0  # a fake clock far behind wall time
@@ -69,7 +74,7 @@ async def test_redis_keys_live_under_namespace_hash_tag(
 ) -> None:
     await store.put("my}ns", "k", b"v", None, None)
     keys = sorted(await raw.keys("*"))
-    assert keys == [b"ew:namespaces", b"ew:{my%7Dns}:idx", b"ew:{my%7Dns}:m:k", b"ew:{my%7Dns}:v:k"]
+    assert keys == [b"ew:namespaces", b"ew:{my%7Dns}:idx", b"ew:{my%7Dns}:k:k"]
     assert namespace_prefix("a:b{c") == b"ew:{a%3Ab%7Bc}:"
 
 
@@ -87,7 +92,7 @@ async def test_redis_fake_clock_behind_wall_time_sets_no_native_ttl(
     # Expiration already past in wall time: Redis must not delete it while the fake
     # clock still considers it live.
     await store.put("ns", "k", b"v", NOW + 60, None)
-    assert await raw.pttl(b"ew:{ns}:v:k") == -1
+    assert await raw.pttl(b"ew:{ns}:k:k") == -1
     assert (await store.get("ns", "k", NOW)) is not None
 
 
@@ -97,8 +102,10 @@ async def test_redis_native_ttl_is_expiration_plus_margin(
     expiration = float(int(time.time()) + 3600)
     await store.put("ns", "k", b"v", expiration, None)
     expected_ms = int((expiration + REDIS_NATIVE_TTL_MARGIN) * 1000)
-    assert await raw.pexpiretime(b"ew:{ns}:v:k") == expected_ms
-    assert await raw.pexpiretime(b"ew:{ns}:m:k") == expected_ms
+    assert await raw.pexpiretime(b"ew:{ns}:k:k") == expected_ms
+    await store.put("ns", "big", b"x" * 100_000, expiration, None)
+    [blob] = await raw.keys(b"ew:{ns}:b:*")
+    assert await raw.pexpiretime(blob) == expected_ms
     entry = await store.get("ns", "k", time.time())
     assert entry is not None and entry.expiration == expiration
 
@@ -109,7 +116,7 @@ async def test_redis_expired_entry_is_reclaimed_once_wall_time_agrees(
     await store.put("ns", "gone", b"v", NOW + 60, None)
     await store.put("ns", "live", b"v", None, None)
     assert await store.get("ns", "gone", NOW + 61) is None
-    assert await raw.exists(b"ew:{ns}:v:gone", b"ew:{ns}:m:gone") == 0
+    assert await raw.exists(b"ew:{ns}:k:gone") == 0
     assert await raw.zrange(b"ew:{ns}:idx", 0, -1) == [b"live"]
 
 
@@ -121,18 +128,29 @@ async def test_redis_fake_clock_ahead_never_deletes_what_wall_time_keeps(
     # A namespace whose clock runs ahead sees it expired ...
     assert await store.get("ns", "k", expiration + 1) is None
     # ... but the entry stays for readers on the real clock.
-    assert await raw.exists(b"ew:{ns}:v:k") == 1
+    assert await raw.exists(b"ew:{ns}:k:k") == 1
     assert await store.get("ns", "k", time.time()) is not None
 
 
-async def test_redis_half_expired_entry_counts_as_missing(
+async def test_redis_small_value_is_one_hash_large_value_a_blob(
     store: RedisStore, raw: aioredis.Redis
 ) -> None:
-    await store.put("ns", "k", b"v", None, None)
-    await raw.delete(b"ew:{ns}:m:k")  # as if Redis expired one of the two keys first
-    assert await store.get("ns", "k", NOW) is None
-    assert await store.list_keys("ns", "", None, 10, NOW) == []
-    assert await raw.exists(b"ew:{ns}:v:k") == 0
+    await store.put("ns", "small", b"s" * REDIS_INLINE_MAX_BYTES, None, None)
+    await store.put("ns", "large", b"l" * (REDIS_INLINE_MAX_BYTES + 1), None, '"m"')
+    assert await raw.hget(b"ew:{ns}:k:small", "v") == b"s" * REDIS_INLINE_MAX_BYTES
+    [blob] = await raw.keys(b"ew:{ns}:b:*")
+    assert await raw.get(blob) == b"l" * (REDIS_INLINE_MAX_BYTES + 1)
+    entries = await store.get_many("ns", ["large", "small"], NOW)
+    assert [len(e.value) if e else 0 for e in entries] == [
+        REDIS_INLINE_MAX_BYTES + 1,
+        REDIS_INLINE_MAX_BYTES,
+    ]
+    assert entries[0] is not None and entries[0].metadata == '"m"'
+    # Replaced or deleted, the blob lingers only for streams in progress.
+    await store.put("ns", "large", b"short", None, None)
+    assert 0 < await raw.ttl(blob) <= REDIS_BLOB_GRACE
+    entry = await store.get("ns", "large", NOW)
+    assert entry is not None and entry.value == b"short"
 
 
 async def test_redis_get_many_keeps_request_order(store: RedisStore) -> None:
@@ -187,7 +205,6 @@ async def test_redis_stream_large_value_in_chunks(store: RedisStore, raw: aiored
     chunks = [chunk async for chunk in streamed.chunks]
     assert b"".join(chunks) == value
     assert max(len(c) for c in chunks) == 64 * 1024
-    assert await raw.keys(b"ew:{ns}:s:*") == []  # snapshot removed afterwards
 
 
 async def test_redis_stream_is_consistent_when_replaced_midway(store: RedisStore) -> None:
@@ -256,9 +273,11 @@ async def test_redis_namespace_registry(store: RedisStore, raw: aioredis.Redis) 
     await store.put("b-ns", "k", b"v", None, None)
     assert await store.list_namespaces() == ["b-ns", "empty"]
     await store.write_batch("big", [WriteOp(f"k{i}", b"v") for i in range(1200)])
+    await store.put("big", "blob", b"x" * (REDIS_INLINE_MAX_BYTES + 1), None, None)
     await store.delete_namespace("big")
     assert await store.list_namespaces() == ["b-ns", "empty"]
-    assert await raw.keys(b"ew:{big}:*") == []
+    [blob] = await raw.keys(b"ew:{big}:*")  # only the large value, expiring after the grace
+    assert blob.startswith(b"ew:{big}:b:") and await raw.ttl(blob) > 0
 
 
 async def test_redis_delete_missing_key_succeeds(store: RedisStore) -> None:

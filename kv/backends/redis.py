@@ -39,7 +39,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from kv.backends import _redis_scripts as scripts
 from kv.backends.base import Buffer, Entry, KeyInfo, StreamEntry, WriteOp
@@ -83,6 +83,16 @@ def _parse_expiration(raw: bytes | None) -> float | None:
     return float(raw) if raw else None
 
 
+def _redact(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
 def _native_expire_ms(expiration: float | None) -> int | None:
     """Absolute ms for PEXPIREAT, or ``None`` when Redis must not expire the key."""
     if expiration is None or expiration <= time.time():
@@ -112,7 +122,9 @@ class RedisStore:
     """
 
     def __init__(self, url: str) -> None:
-        self.url = url
+        #: The URL for banners and messages, with any password masked.
+        self.url = _redact(url)
+        self._url = url
         #: Identifies this store (this location) in invalidation messages it publishes.
         self.origin = uuid.uuid4().hex
         self._client: Redis | None = None
@@ -140,7 +152,7 @@ class RedisStore:
             from redis.backoff import ExponentialBackoff
 
             self._client = Redis.from_url(
-                self.url,
+                self._url,
                 socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
                 socket_timeout=REDIS_SOCKET_TIMEOUT,
                 retry=Retry(

@@ -323,6 +323,17 @@ async def test_redis_unreachable_is_store_unavailable_quickly() -> None:
     await store.aclose()
 
 
+async def test_redis_password_is_masked_in_url_and_errors() -> None:
+    url = f"redis://user:s3cret@127.0.0.1:{free_port()}/0"
+    store = RedisStore.from_url(url)
+    assert store.url == url.replace("s3cret", "***")
+    with pytest.raises(StoreUnavailable) as caught:
+        await store.get("ns", "k", NOW)
+    assert "s3cret" not in str(caught.value)
+    assert RedisStore.from_url("redis://h:1/0").url == "redis://h:1/0"
+    await store.aclose()
+
+
 async def test_redis_store_survives_a_new_event_loop(redis_url: str) -> None:
     # The CLI may run several asyncio.run() calls with one store object.
     store = RedisStore.from_url(redis_url)

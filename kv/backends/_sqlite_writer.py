@@ -78,9 +78,9 @@ class Writer:
     ) -> _T:
         """Submit ``work`` and wait for it (committed, when ``transaction``)."""
         future = self.submit(work, transaction=transaction)
-        # Shielded: cancelling the caller cancels a job that has not started, never
-        # one that runs (its outcome is decided by the commit, not by the caller).
-        result: _T = await asyncio.shield(asyncio.wrap_future(future))
+        # Cancelling the caller cancels a job that has not started (nothing is
+        # written); a job already running still finishes and commits.
+        result: _T = await asyncio.wrap_future(future)
         return result
 
     async def close(self) -> None:

@@ -453,6 +453,24 @@ async def test_sqlite_queued_writes_commit_together_and_fail_alone(
         assert await store.get_many("ns", ["x", "y"], NOW) == [None, None]
 
 
+async def test_sqlite_put_cancelled_before_it_starts_writes_nothing(tmp_path: Path) -> None:
+    async with SQLiteStore(tmp_path / "kv.sqlite3") as store:
+        await store.create_namespace("ns")
+        gate = threading.Event()
+        blocker = store._writer.submit(lambda conn: gate.wait(), transaction=False)
+        cancelled = asyncio.create_task(store.put("ns", "gone", b"v", None, None))
+        kept = asyncio.create_task(store.put("ns", "kept", b"v", None, None))
+        while store._writer._queue.qsize() < 2:
+            await asyncio.sleep(0)
+        cancelled.cancel()
+        gate.set()
+        await kept
+        blocker.result()
+        assert cancelled.cancelled()
+        assert await store.get("ns", "gone", NOW) is None
+        assert await store.get("ns", "kept", NOW) is not None
+
+
 async def test_sqlite_large_values_are_written_in_chunks_in_order(tmp_path: Path) -> None:
     large = os.urandom(SQLITE_BLOB_WRITE_BYTES + 3)
     wide = array.array("I", range(300_000))  # a view of 4-byte items: stored as its bytes

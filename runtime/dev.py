@@ -504,7 +504,9 @@ class DevServer:
 
     def _bind(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.options.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP;
+        # without it a keep-alive response's body waits ~40 ms for a delayed ACK (Nagle).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.options.host, self.options.port))
@@ -524,7 +526,6 @@ class DevServer:
         import uvicorn
 
         _configure_logging()
-        sys.dont_write_bytecode = True  # stale-bytecode safety: see runtime._reload
         try:
             app = await self.setup()
             sock = self._bind()
@@ -544,6 +545,7 @@ class DevServer:
             timeout_graceful_shutdown=DEV_GRACEFUL_SHUTDOWN_S,
             loop="asyncio",
             http="auto",
+            ws="none",  # workers speak HTTP only; skips importing websockets
         )
         server = _make_server(config, self._on_exit)
         self._server = server

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from kv import Entry, KVNamespace, StoreCorrupt, StoreUnavailable, WriteOp, open_store
+from kv import Entry, KVError, KVNamespace, StoreCorrupt, StoreUnavailable, WriteOp, open_store
 from kv.backends import _sqlite_db as db
 from kv.backends._sqlite_writer import Writer
 from kv.backends.sqlite import SQLiteStore
@@ -243,6 +243,31 @@ async def test_sqlite_lock_held_beyond_busy_timeout_is_store_unavailable(tmp_pat
     await store.put("ns", "k", b"w", None, None)  # and the store recovers
     await store.check()
     await store.aclose()
+
+
+async def test_sqlite_full_disk_fails_writes_with_503_and_recovers(tmp_path: Path) -> None:
+    """Disk full, simulated with max_page_count: writes fail, reads go on, nothing breaks."""
+    path = tmp_path / "kv.sqlite3"
+    async with SQLiteStore(path) as store:
+        ns = KVNamespace(store, "ns", clock=lambda: NOW)
+        await ns.put("before", "kept")
+        pages = await store._writer.run(
+            lambda conn: conn.execute("PRAGMA page_count").fetchone()[0], transaction=False
+        )
+        await store._writer.run(
+            lambda conn: conn.execute(f"PRAGMA max_page_count = {pages}"), transaction=False
+        )
+        with pytest.raises(KVError, match="503 Store unavailable") as caught:
+            await ns.put("big", b"x" * 200_000)
+        assert caught.value.status == 503
+        assert await ns.get("before") == "kept"
+        await store._writer.run(
+            lambda conn: conn.execute("PRAGMA max_page_count = 1000000"), transaction=False
+        )
+        await ns.put("big", b"x" * 200_000)
+        assert await ns.get("big", "bytes") == b"x" * 200_000
+    with _raw(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 # --- corrupt files ------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from runtime._devlimits import DEV_SSE_PING_S
+from runtime.limits import DEV_SSE_PING_S
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from runtime._devlimits import (
+from runtime.limits import (
     DEV_BUCKET_MAX_WAIT_MS,
     DEV_BUCKET_QUIET_MS,
     DEV_CODE_MAX_WAIT_MS,

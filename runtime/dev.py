@@ -39,7 +39,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import parse_qs
 
-from runtime._devlimits import (
+from runtime._devpages import LIVE_RELOAD_PATH, LiveReload, inject_live_reload
+from runtime._reload import drop_stale_bytecode, fresh_import
+from runtime._watch import Batch, ChangeKind, Watcher, WatchPlan
+from runtime.errors import ConfigError, WorkerLoadError
+from runtime.limits import (
     DEV_DEFAULT_HOST,
     DEV_DEFAULT_PORT,
     DEV_GRACEFUL_SHUTDOWN_S,
@@ -47,10 +51,6 @@ from runtime._devlimits import (
     DEV_LOAD_SETTLE_MS,
     DEV_WATCH_READY_TIMEOUT_S,
 )
-from runtime._devpages import LIVE_RELOAD_PATH, LiveReload, inject_live_reload
-from runtime._reload import drop_stale_bytecode, fresh_import
-from runtime._watch import Batch, ChangeKind, Watcher, WatchPlan
-from runtime.errors import ConfigError, WorkerLoadError
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 __all__ = ["NAME_PLACEHOLDER", "TEMPLATES", "init_project", "project_name", "render_template"]
 
 #: The templates ``edgeworks init --template`` accepts; the first is the default.
-TEMPLATES = ("hello", "counter")
+TEMPLATES = ("hello", "counter", "site")
 NAME_PLACEHOLDER = "{{ name }}"
 #: Never copied from a template folder (caches left by running its tests in place).
 SKIPPED_NAMES = frozenset({"__pycache__", ".pytest_cache", ".edgeworks", ".mypy_cache"})

@@ -49,10 +49,15 @@ class Fetcher:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
+            from http.cookiejar import CookieJar, DefaultCookiePolicy
+
             import httpx
 
+            # No cookie jar: the client is shared by every request of the process, so a
+            # cookie one user's origin response sets must never go out with another's.
+            no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
             self._client = httpx.AsyncClient(
-                transport=self.transport, follow_redirects=True, timeout=None
+                transport=self.transport, follow_redirects=True, timeout=None, cookies=no_cookies
             )
         return self._client
 

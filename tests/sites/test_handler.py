@@ -415,3 +415,26 @@ async def test_serve_grace_for_removed_subresources_not_pages(
 
 def _status(reply: Reply) -> int:
     return reply.status
+
+
+async def test_serve_awkward_file_names_round_trip(served: Served) -> None:
+    names = [
+        'a"b.html',
+        "sp ace.txt",
+        "q?.txt",
+        "hash#.txt",
+        "per%cent.txt",
+        "café.html",
+        "[boop].txt",
+    ]
+    handler = await served({name: name for name in names}, not_found_handling="none")
+    from urllib.parse import quote
+
+    for name in names:
+        reply = await call(handler, "/" + quote(name))
+        if reply.status == 307:  # *.html -> the pretty URL, re-encoded
+            location = reply.headers["location"]
+            assert location == "/" + quote(name.removesuffix(".html"), safe="-._~!$&'()*+,;=:@")
+            reply = await call(handler, location)
+        assert (reply.status, reply.body) == (200, name.encode()), name
+        assert all("\r" not in v and "\n" not in v for _, v in reply.header_list)

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,12 +24,18 @@ import pytest
 from tests.support import Proc, children_of, edgeworks, wait_until
 
 WORKER = """\
+import asyncio
+
 from starlette.responses import Response
 
 import helper
 
 
 async def handle_request(request, env, ctx):
+    if request.url.path == "/slow":
+        version = VERSION
+        await asyncio.sleep(float(request.query_params.get("s", "1")))
+        return Response(f"slow {version} {VERSION}\\n", media_type="text/plain")
     if request.url.path == "/page":
         return Response("<html><body>page</body></html>", media_type="text/html")
     n = int(await env.COUNTER.get("hits") or 0) + 1
@@ -192,6 +199,21 @@ def test_dev_import_failures_keep_serving_after_fix(dev: Dev, case: str) -> None
     assert response.status_code == 500
     assert "worker.py" in response.text
     (dev.root / "worker.py").write_text(good)
+    dev.wait_text(r"^v3 ")
+
+
+def test_dev_in_flight_request_finishes_on_old_code(dev: Dev) -> None:
+    worker = dev.root / "worker.py"
+    good = worker.read_text()
+    result: list[httpx.Response] = []
+    slow = threading.Thread(target=lambda: result.append(dev.get("/slow", params={"s": "1.0"})))
+    slow.start()
+    time.sleep(0.2)  # let the slow request reach the handler
+    worker.write_text(good.replace('VERSION = "v3"', 'VERSION = "n1"'))
+    dev.wait_text(r"^n1 ")  # new requests get the new code at once
+    slow.join(5)
+    assert result and result[0].text == "slow v3 v3\n"  # old module, old globals throughout
+    worker.write_text(good)
     dev.wait_text(r"^v3 ")
 
 

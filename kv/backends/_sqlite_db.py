@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -274,17 +275,27 @@ def begin_immediate(conn: sqlite3.Connection, busy_timeout: float) -> None:
     """Take the write lock now (``BEGIN IMMEDIATE``), retrying with backoff.
 
     Taking the lock up front means a transaction never has to upgrade a read lock,
-    the one case where WAL returns ``SQLITE_BUSY`` without waiting. SQLite's busy
-    handler waits up to ``busy_timeout`` inside each attempt; attempts that fail
-    at once (busy snapshot, recovery by another process) are retried with jittered
-    exponential backoff until ``busy_timeout`` has passed since the first one. Runs on
-    the writer thread, so sleeping here never stalls the event loop.
+    the one case where WAL returns ``SQLITE_BUSY`` without waiting.
+    """
+    execute_retrying(conn, "BEGIN IMMEDIATE", (), busy_timeout)
+
+
+def execute_retrying(
+    conn: sqlite3.Connection, sql: str, params: Sequence[object], busy_timeout: float
+) -> None:
+    """Execute a statement that takes the write lock, retrying while it is busy.
+
+    SQLite's busy handler waits up to ``busy_timeout`` inside each attempt; attempts
+    that fail at once (busy snapshot, recovery by another process) are retried with
+    jittered exponential backoff until ``busy_timeout`` has passed since the first.
+    A statement that failed with ``SQLITE_BUSY`` changed nothing, so a retry is safe.
+    Runs on the writer thread: sleeping here never stalls the event loop.
     """
     deadline = time.monotonic() + busy_timeout
     pause = SQLITE_RETRY_BACKOFF_BASE
     while True:
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(sql, params)
             return
         except sqlite3.OperationalError as exc:
             if not is_busy(exc) or time.monotonic() + pause > deadline:

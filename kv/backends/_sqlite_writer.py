@@ -16,7 +16,7 @@ import concurrent.futures
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -32,6 +32,9 @@ Work = Callable[[sqlite3.Connection], Any]
 class _Job:
     work: Work
     transaction: bool  # False: runs alone, outside any transaction (open, quick_check)
+    # The one statement (sql, params) that ``work`` executes, if so: alone in its
+    # group it runs in autocommit mode, saving the BEGIN/COMMIT round trips.
+    statement: tuple[str, Sequence[object]] | None = None
     future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
 
 
@@ -59,9 +62,15 @@ class Writer:
         self._closed = False
         self.conn: sqlite3.Connection | None = None  # only touched on the writer thread
 
-    def submit(self, work: Work, *, transaction: bool = True) -> concurrent.futures.Future[Any]:
+    def submit(
+        self,
+        work: Work,
+        *,
+        transaction: bool = True,
+        statement: tuple[str, Sequence[object]] | None = None,
+    ) -> concurrent.futures.Future[Any]:
         """Queue ``work(conn)``; with ``transaction`` it runs inside a write transaction."""
-        job = _Job(work, transaction)
+        job = _Job(work, transaction, statement)
         with self._lock:
             if self._closed:
                 raise StoreUnavailable(f"{self._name} is closed")
@@ -74,10 +83,14 @@ class Writer:
         return job.future
 
     async def run(
-        self, work: Callable[[sqlite3.Connection], _T], *, transaction: bool = True
+        self,
+        work: Callable[[sqlite3.Connection], _T],
+        *,
+        transaction: bool = True,
+        statement: tuple[str, Sequence[object]] | None = None,
     ) -> _T:
         """Submit ``work`` and wait for it (committed, when ``transaction``)."""
-        future = self.submit(work, transaction=transaction)
+        future = self.submit(work, transaction=transaction, statement=statement)
         # Cancelling the caller cancels a job that has not started (nothing is
         # written); a job already running still finishes and commits.
         result: _T = await asyncio.wrap_future(future)
@@ -153,6 +166,9 @@ class Writer:
     def _commit(self, group: list[_Job]) -> None:
         if not group:
             return
+        if len(group) == 1 and group[0].statement is not None:
+            self._autocommit(group[0], *group[0].statement)
+            return
         try:
             conn = self._connection()
             db.begin_immediate(conn, self._busy_timeout)
@@ -189,6 +205,15 @@ class Writer:
             job.future.set_result(result)
         for job, error in failed:
             job.future.set_exception(self._error(error))
+
+    def _autocommit(self, job: _Job, sql: str, params: Sequence[object]) -> None:
+        """One statement, its own transaction: committed when ``execute`` returns."""
+        try:
+            db.execute_retrying(self._connection(), sql, params, self._busy_timeout)
+        except BaseException as exc:
+            job.future.set_exception(self._error(exc))
+        else:
+            job.future.set_result(None)
 
     def _error(self, exc: BaseException) -> BaseException:
         return self._translate(exc) if isinstance(exc, sqlite3.Error) else exc

@@ -246,12 +246,12 @@ class SQLiteStore:
             )
         else:
             params = (namespace, raw, expiration, metadata, value)
-            await self._write(lambda conn: conn.execute(db.UPSERT, params))
+            await self._write(lambda conn: conn.execute(db.UPSERT, params), (db.UPSERT, params))
 
     async def delete(self, namespace: str, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""
         params = (namespace, key.encode())
-        await self._write(lambda conn: conn.execute(db.DELETE, params))
+        await self._write(lambda conn: conn.execute(db.DELETE, params), (db.DELETE, params))
 
     async def write_batch(self, namespace: str, ops: Sequence[WriteOp]) -> None:
         """Apply every op in one transaction (all or nothing), in order.
@@ -377,11 +377,19 @@ class SQLiteStore:
             raise self._translate(exc) from exc
         return conn
 
-    async def _write(self, work: Callable[[sqlite3.Connection], object]) -> None:
-        """Run ``work`` in a ``BEGIN IMMEDIATE`` transaction; return once committed."""
+    async def _write(
+        self,
+        work: Callable[[sqlite3.Connection], object],
+        statement: tuple[str, Sequence[object]] | None = None,
+    ) -> None:
+        """Run ``work`` in a ``BEGIN IMMEDIATE`` transaction; return once committed.
+
+        ``statement``: the one statement ``work`` runs, so that, alone in its group,
+        it can run in autocommit mode (same lock, same durability, fewer round trips).
+        """
         if self._reads is None:
             await self._open()
-        await self._writer.run(work)
+        await self._writer.run(work, statement=statement)
         self._expiry.tick()
 
     def _translate(self, exc: sqlite3.Error) -> Exception:

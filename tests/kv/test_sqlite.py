@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import array
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -488,6 +489,8 @@ async def test_sqlite_put_cancelled_before_it_starts_writes_nothing(tmp_path: Pa
         while store._writer._queue.qsize() < 2:
             await asyncio.sleep(0)
         cancelled.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await cancelled  # by now the cancellation reached the queued job
         gate.set()
         await kept
         blocker.result()

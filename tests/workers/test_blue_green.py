@@ -3,10 +3,12 @@ and one test with two real origins behind a real ``edgeworks serve``."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,6 +18,7 @@ from kv import EdgeCache, KVError, KVNamespace
 from runtime import Env
 from runtime.testing import WorkerClient
 from tests.support import REPO_ROOT
+from tests.workers.conftest import Origin, seed, start_serve, write_project
 from workers.blue_green import BUCKETS, Split, bucket_of, parse_split
 
 
@@ -341,3 +344,75 @@ async def test_blue_green_missing_origin_var_is_a_502_naming_it_in_the_log(
         r = await client.get("/")
     assert r.status_code == 502 and "GREEN_ORIGIN" not in r.text
     assert "GREEN_ORIGIN is not set" in caplog.text
+
+
+# --- two real origins behind a real `edgeworks serve` ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(origins: dict[str, Origin], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The examples/blue-green worker under `edgeworks serve`, 50% green; yields its URL."""
+    root = tmp_path_factory.mktemp("blue-green")
+    store_url = write_project(
+        root,
+        REPO_ROOT / "examples" / "blue-green" / "worker.py",
+        {"BLUE_ORIGIN": origins["blue"].url, "GREEN_ORIGIN": origins["green"].url},
+        {"DEPLOY": "deploy"},
+    )
+    config = json.dumps({"active": "blue", "green_percent": 50})
+    asyncio.run(seed(store_url, "deploy", {"deploy:config": config}))
+    proc, url = start_serve(root)
+    try:
+        yield url
+    finally:
+        assert proc.stop() == 0, proc.output
+
+
+def test_blue_green_real_origins_sticky_users_reach_their_colour(served: str) -> None:
+    seen = set()
+    with httpx.Client(base_url=served, timeout=10) as http:
+        for _ in range(40):
+            first = http.get("/who", headers=NEW_USER)
+            color = first.headers[COLOR_HEADER]
+            assert first.json()["color"] == color == first.headers["x-origin-color"]
+            user = {"Cookie": f"edgeworks_uid={first.cookies['edgeworks_uid']}"}
+            for _ in range(3):
+                again = http.get("/who", headers=user)
+                assert again.json()["color"] == again.headers[COLOR_HEADER] == color
+            seen.add(color)
+    assert seen == {"blue", "green"}  # 50%: all 40 on one colour has p = 2e-12
+
+
+@pytest.mark.parametrize("color", ["blue", "green"])
+def test_blue_green_real_origins_post_body_and_big_response_intact(served: str, color: str) -> None:
+    body = bytes(range(256)) * 4096 + b"tail"  # 1 MiB + 4 bytes
+    forced = {"X-Edgeworks-Force-Color": color}
+    with httpx.Client(base_url=served, timeout=10) as http:
+        echoed = http.post(
+            "/echo", content=body, headers={**forced, "Content-Type": "application/x-test"}
+        )
+        assert echoed.status_code == 200 and echoed.headers["x-origin-color"] == color
+        assert echoed.headers["content-type"] == "application/x-test"
+        assert echoed.content == body
+        chunked = http.post("/echo", content=iter([body[:1000], body[1000:]]), headers=forced)
+        assert chunked.content == body
+        big = http.get("/big", headers=forced)
+        assert big.content == bytes(range(256)) * 4096
+
+
+def test_blue_green_real_origins_stream_through_as_they_are_produced(
+    served: str, origins: dict[str, Origin]
+) -> None:
+    # The origin sends "first", then waits until /__release: a router that buffered the
+    # whole response would never hand over "first" and the read below would time out.
+    with (
+        httpx.Client(base_url=served, timeout=10) as http,
+        http.stream("GET", "/stream", headers={"X-Edgeworks-Force-Color": "green"}) as r,
+    ):
+        assert r.headers[COLOR_HEADER] == "green"
+        chunks = r.iter_raw()
+        received = next(chunks)
+        assert received.startswith(b"first\n")
+        assert httpx.get(f"{origins['green'].url}/__release", timeout=5).status_code == 200
+        received += b"".join(chunks)
+    assert received == b"first\nsecond\n" + b"x" * 262144

@@ -3,6 +3,9 @@ that counts its hits (unauthorized requests must never reach it)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +15,8 @@ from starlette.requests import Request
 from kv import EdgeCache, KVError, KVNamespace
 from runtime import Env
 from runtime.testing import WorkerClient
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, edgeworks
+from tests.workers.conftest import Origin, seed, start_serve, write_project
 from workers.edge_auth import (
     MAX_TOKEN_LENGTH,
     Principal,
@@ -96,6 +100,7 @@ def test_without_cookie_removes_only_the_token_cookie() -> None:
 WORKER = REPO_ROOT / "workers" / "edge_auth.py"
 ORIGIN = "http://origin.test"
 DAY = 86400
+SCOPES = json.dumps({"scopes": ["read", "write"]})
 
 
 class CountingOrigin:
@@ -329,3 +334,49 @@ def cache_tokens(client: WorkerClient) -> KVNamespace:
     assert worker is not None
     client.host.swap(worker, Env({**client.env.as_dict(), "TOKENS": cached}))
     return plain
+
+
+# --- the example project under a real `edgeworks serve`, tokens issued with the CLI ----
+
+
+def kv_cli(root: Path, *args: str) -> None:
+    """Run ``edgeworks kv key ...`` against the project, as the docs tell users to."""
+    proc = edgeworks("kv", "key", *args, "--binding", "TOKENS", "--config", str(root))
+    assert proc.wait(timeout=20) == 0, proc.output
+
+
+def test_edge_auth_real_serve_rejects_at_the_edge_and_admits_cli_issued_tokens(
+    origins: dict[str, Origin], tmp_path: Path
+) -> None:
+    origin = origins["blue"]
+    store_url = write_project(
+        tmp_path,
+        REPO_ROOT / "examples" / "edge-auth" / "worker.py",
+        {"ORIGIN": origin.url},
+        {"TOKENS": "tokens"},
+    )
+    asyncio.run(seed(store_url, "tokens", {"token:revoked": "bob"}))
+    kv_cli(tmp_path, "put", "token:s3cr3t", "alice", "--ttl", "3600", "--metadata", SCOPES)
+    kv_cli(tmp_path, "delete", "token:revoked")
+    proc, url = start_serve(tmp_path)
+    try:
+        before = origin.hits()
+        with httpx.Client(base_url=url, timeout=10) as http:
+            for i in range(200):
+                headers = (
+                    {},
+                    bearer("guess"),
+                    bearer("revoked"),
+                    {"X-Edgeworks-User": "alice"},
+                )[i % 4]
+                assert http.post("/who", headers=headers, content=b"x").status_code == 401
+            assert origin.hits() == before
+            ok = http.get("/who", headers={**bearer("s3cr3t"), "X-Edgeworks-User": "root"})
+    finally:
+        assert proc.stop() == 0, proc.output
+    assert ok.status_code == 200 and origin.hits() == before + 1
+    sent = {k.lower(): v for k, v in ok.json()["headers"]}
+    assert sent["x-edgeworks-user"] == "alice"
+    assert sent["x-edgeworks-scopes"] == "read,write"
+    assert "authorization" not in sent
+    assert [k for k, _ in ok.json()["headers"]].count("x-edgeworks-user") == 1

@@ -122,6 +122,48 @@ def throughput(args: argparse.Namespace, root: Path, store_url: str, label: str)
         print(f"{label:6} {mix:4} scaling 1 -> 2 processes: {ratio:.2f}x")
 
 
+def store_latency(root: Path, redis_url: str, ops: int) -> None:
+    """In-process cost per operation, against a bare redis-py GET in the same run."""
+
+    async def run() -> None:
+        import redis.asyncio as aioredis
+
+        from kv import open_store
+
+        raw = aioredis.Redis.from_url(redis_url)
+        await raw.set(b"bench", b"x" * 100)
+        redis_store = open_store(redis_url)
+        sqlite_store = open_store(f"sqlite:///{root}/latency.sqlite3")
+        for store in (redis_store, sqlite_store):
+            await store.put("lat", "k", b"x" * 100, None, None)
+
+        async def timed(call: object) -> float:
+            assert callable(call)
+            for _ in range(200):
+                await call()
+            start = time.perf_counter()
+            for _ in range(ops):
+                await call()
+            return (time.perf_counter() - start) / ops * 1e6
+
+        base = await timed(lambda: raw.get(b"bench"))
+        figures = {
+            "redis-py GET (baseline)": base,
+            "RedisStore.get 100 B": await timed(lambda: redis_store.get("lat", "k", 0.0)),
+            "RedisStore.put 100 B": await timed(
+                lambda: redis_store.put("lat", "k", b"x" * 100, None, None)
+            ),
+            "SQLiteStore.get 100 B": await timed(lambda: sqlite_store.get("lat", "k", 0.0)),
+        }
+        for name, micros in figures.items():
+            print(f"{name:26}: {micros:7.1f} us  ({micros / base:.2f}x the bare GET)")
+        await raw.aclose()
+        await redis_store.aclose()
+        await sqlite_store.aclose()
+
+    asyncio.run(run())
+
+
 def visibility(args: argparse.Namespace, root: Path, store_url: str) -> None:
     for mode, samples, cache_ttl in (
         ("pubsub", args.samples, 60),
@@ -164,6 +206,7 @@ def main() -> int:
     parser.add_argument(
         "--ttl-samples", type=int, default=2, help="TTL-only samples (each waits ~cache_ttl)"
     )
+    parser.add_argument("--ops", type=int, default=5000, help="in-process store operations")
     args = parser.parse_args()
     for tool in ("wrk", "redis-server"):
         if shutil.which(tool) is None:
@@ -173,6 +216,7 @@ def main() -> int:
         root = Path(tmp)
         server = RedisServer(root / "redis").start()
         try:
+            store_latency(root, server.url, args.ops)
             throughput(args, root, server.url, "redis")
             throughput(args, root, f"sqlite:///{root}/kv.sqlite3", "sqlite")
             visibility(args, root, server.url)

@@ -339,6 +339,27 @@ def test_sqlite_list_page_is_a_primary_key_range_not_a_scan(
     assert "SCAN" not in plan and "TEMP B-TREE" not in plan, plan
 
 
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        (db.GET, ("ns", b"k")),
+        (db.get_many_sql(3), ("ns", b"a", b"b", b"c")),
+        (db.DELETE_EXPIRED, ("ns", b"k", NOW)),
+        (db.SWEEP, ("ns", NOW, 1000)),
+        (db.NEXT_NAMESPACE, ("",)),
+        (db.DROP_NAMESPACE_KEYS, ("ns",)),
+    ],
+)
+def test_sqlite_every_statement_seeks_an_index(
+    tmp_path: Path, sql: str, params: tuple[object, ...]
+) -> None:
+    with _raw(tmp_path / "plan.sqlite3") as conn:
+        for statement in db.SCHEMA.split(";"):
+            conn.execute(statement)
+        plan = " | ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
+    assert "SEARCH kv USING" in plan and "SCAN" not in plan, plan
+
+
 def test_sqlite_prefix_upper_bound_is_computed_on_bytes() -> None:
     assert db.prefix_upper_bound(b"a/") == b"a0"
     assert db.prefix_upper_bound("é".encode()) == b"\xc3\xaa"

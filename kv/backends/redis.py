@@ -34,6 +34,7 @@ replies become ``StoreUnavailable`` within about ``REDIS_CONNECT_TIMEOUT`` +
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -68,8 +69,10 @@ REGISTRY_KEY = b"ew:namespaces"
 _FIELDS = ("v", "b", "e", "m")  # HMGET order of an entry hash
 _GRACE_MS = str(REDIS_BLOB_GRACE * 1000).encode()
 
-# Replies that mean "Redis is there but cannot serve this now": a 503, not a bug.
-_UNAVAILABLE_REPLIES = ("LOADING", "MISCONF", "READONLY", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN")
+# Error replies redis-py keeps as plain ResponseError that mean "Redis is there but
+# cannot serve this now" (a failed RDB save stops writes; too few replicas): a 503.
+# A pipeline error message is prefixed with "Command # n (...) of pipeline caused error: ".
+_UNAVAILABLE_REPLY = re.compile(r"(^|error: )(MISCONF|NOREPLICAS)\b")
 
 _Raw = list[bytes | None]  # an HMGET reply of _FIELDS
 
@@ -169,12 +172,25 @@ class RedisStore:
         """Turn "Redis cannot answer" into ``StoreUnavailable``; let real bugs through."""
         from redis import exceptions as rex
 
+        unavailable = (
+            rex.ConnectionError,  # also LOADING (BusyLoadingError) and failed AUTH
+            rex.TimeoutError,
+            rex.ReadOnlyError,  # a replica, e.g. right after a failover
+            rex.OutOfMemoryError,  # maxmemory reached with noeviction: writes refused
+            rex.MasterDownError,
+            rex.TryAgainError,
+            rex.ClusterDownError,
+            OSError,
+            TimeoutError,
+        )
         try:
             yield
-        except (rex.ConnectionError, rex.TimeoutError, OSError, TimeoutError) as exc:
-            raise StoreUnavailable(f"{self.url}: {exc}") from exc
+        except unavailable as exc:
+            code = getattr(exc, "status_code", None)
+            detail = f"{code} {exc}" if code and not str(exc).startswith(str(code)) else str(exc)
+            raise StoreUnavailable(f"{self.url}: {detail}") from exc
         except rex.ResponseError as exc:
-            if str(exc).startswith(_UNAVAILABLE_REPLIES):
+            if _UNAVAILABLE_REPLY.search(str(exc)):
                 raise StoreUnavailable(f"{self.url}: {exc}") from exc
             raise
 

@@ -347,3 +347,40 @@ async def test_redis_store_survives_a_new_event_loop(redis_url: str) -> None:
         return asyncio.run(read())
 
     assert await asyncio.to_thread(in_other_loop) == b"v"
+
+
+async def test_redis_out_of_memory_refuses_writes_as_unavailable_reads_still_work(
+    store: RedisStore, raw: aioredis.Redis
+) -> None:
+    await store.put("ns", "k", b"v", None, None)
+    await raw.config_set("maxmemory", "1")
+    try:
+        with pytest.raises(StoreUnavailable, match="OOM"):
+            await store.put("ns", "k2", b"v", None, None)
+        with pytest.raises(StoreUnavailable, match="OOM"):
+            await store.write_batch("ns", [WriteOp("a", b"1"), WriteOp("b", b"2")])
+        entry = await store.get("ns", "k", NOW)
+        assert entry is not None and entry.value == b"v"
+    finally:
+        await raw.config_set("maxmemory", "0")
+    await store.put("ns", "k2", b"v", None, None)
+
+
+def test_redis_error_replies_mapped_to_unavailable_or_raised() -> None:
+    from redis import exceptions as rex
+
+    store = RedisStore.from_url("redis://127.0.0.1:1/0")
+    unavailable = [
+        rex.BusyLoadingError("Redis is loading the dataset in memory", status_code="LOADING"),
+        rex.ReadOnlyError("You can't write against a read only replica.", status_code="READONLY"),
+        rex.ResponseError("MISCONF Redis is configured to save RDB snapshots, but ..."),
+        rex.ResponseError("Command # 1 (EVAL ...) of pipeline caused error: MISCONF Redis ..."),
+        rex.ResponseError("NOREPLICAS Not enough good replicas to write."),
+    ]
+    for exc in unavailable:
+        with pytest.raises(StoreUnavailable), store._errors():
+            raise exc
+    with pytest.raises(StoreUnavailable, match="READONLY You can't write"), store._errors():
+        raise unavailable[1]
+    with pytest.raises(rex.ResponseError, match="WRONGTYPE"), store._errors():
+        raise rex.ResponseError("WRONGTYPE Operation against a key holding the wrong kind")

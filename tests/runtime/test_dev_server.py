@@ -245,6 +245,36 @@ def test_dev_atomic_and_rename_saves_are_seen(dev: Dev) -> None:
     (dev.root / "worker.py~").unlink()
 
 
+def test_dev_slow_chunked_save_never_serves_a_partial_file(dev: Dev) -> None:
+    worker = dev.root / "worker.py"
+    before = worker.read_text()
+    old = re.search(r'VERSION = "(\w+)"', before)
+    assert old is not None
+    final = before.replace(old.group(0), 'VERSION = "c1"')
+    seen: set[str] = set()
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            response = dev.get("/")
+            seen.add(f"{response.status_code} {response.text.split(' ')[0]}")
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        third = len(final) // 3
+        with worker.open("w") as f:  # truncate, then three chunks 80 ms apart
+            for start in (0, third, 2 * third):
+                f.write(final[start : start + third] if start < 2 * third else final[start:])
+                f.flush()
+                time.sleep(0.08)
+        dev.wait_text(r"^c1 ")
+    finally:
+        done.set()
+        poller.join(5)
+    assert seen <= {f"200 {old.group(1)}", "200 c1"}, seen
+
+
 def test_dev_noise_never_reloads(dev: Dev) -> None:
     count = dev.status()["reloads"]
     for folder in (".edgeworks", ".git", "__pycache__", ".venv", "node_modules"):

@@ -40,6 +40,8 @@ class RedisServer:
                 "no",
                 "--dir",
                 str(self.directory),
+                "--enable-debug-command",  # DEBUG SLEEP simulates a slow Redis
+                "local",
             ],
             cwd=self.directory,
         )

@@ -153,14 +153,18 @@ class RedisStore:
             from redis.asyncio import Redis
             from redis.asyncio.retry import Retry
             from redis.backoff import ExponentialBackoff
+            from redis.exceptions import ConnectionError as RedisConnectionError
 
             self._client = Redis.from_url(
                 self._url,
                 socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
                 socket_timeout=REDIS_SOCKET_TIMEOUT,
+                # Retry a dropped connection (Redis restarted, idle socket cut), never a
+                # timeout: a slow Redis would then cost twice the budget before the 503.
                 retry=Retry(
                     ExponentialBackoff(cap=REDIS_RETRY_BACKOFF_CAP, base=REDIS_RETRY_BACKOFF_BASE),
                     REDIS_RETRIES,
+                    supported_errors=(RedisConnectionError,),
                 ),
                 health_check_interval=REDIS_HEALTH_CHECK_INTERVAL,
             )

@@ -21,6 +21,7 @@ from kv.limits import (
     REDIS_BLOB_GRACE,
     REDIS_INLINE_MAX_BYTES,
     REDIS_NATIVE_TTL_MARGIN,
+    REDIS_SOCKET_TIMEOUT,
 )
 from tests.support import free_port
 
@@ -384,3 +385,19 @@ def test_redis_error_replies_mapped_to_unavailable_or_raised() -> None:
         raise unavailable[1]
     with pytest.raises(rex.ResponseError, match="WRONGTYPE"), store._errors():
         raise rex.ResponseError("WRONGTYPE Operation against a key holding the wrong kind")
+
+
+async def test_redis_slow_server_times_out_within_budget(store: RedisStore, redis_url: str) -> None:
+    await store.put("ns", "k", b"v", None, None)
+    blocker = aioredis.Redis.from_url(redis_url)
+    sleeping = asyncio.create_task(blocker.execute_command("DEBUG", "SLEEP", "2.5"))
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=r"[Tt]imeout"):
+        await store.get("ns", "k", NOW)
+    elapsed = time.monotonic() - started
+    assert REDIS_SOCKET_TIMEOUT - 0.1 < elapsed < REDIS_SOCKET_TIMEOUT + 0.4
+    await sleeping
+    await blocker.aclose()
+    entry = await store.get("ns", "k", NOW)  # the pool recovers once Redis answers again
+    assert entry is not None and entry.value == b"v"

@@ -176,13 +176,15 @@ class EdgeworksApp:
         ctx = host.context()
         token = _current.set(ctx)
         args = (request, generation.env, ctx)[: worker.arity]
-        wall = asyncio.timeout(limits.wall_ms / 1000)
+        task = host.wall_start()
         try:
             try:
-                async with wall:
-                    result: Any = await guarded(worker.handle_request(*args), limits.cpu_ms)
+                result: Any = await guarded(worker.handle_request(*args), limits.cpu_ms)
             except BaseException as exc:
-                result = await self._on_error(exc, scope, request, ctx, body, wall.expired())
+                expired = host.wall_end(task)
+                result = await self._on_error(exc, scope, request, ctx, body, expired)
+            else:
+                host.wall_end(task)
             return await self._send(result, scope, receive, send)
         finally:
             _current.reset(token)
@@ -201,16 +203,10 @@ class EdgeworksApp:
         if isinstance(exc, CpuInterrupt):
             logger.error("%s %s: %s", scope["method"], scope["path"], MSG_CPU_EXCEEDED)
             return PlainTextResponse(MSG_CPU_EXCEEDED + "\n", status_code=503)
-        if isinstance(exc, TimeoutError) and wall_expired:
+        if wall_expired:
             logger.error("%s %s: %s", scope["method"], scope["path"], MSG_WALL_EXCEEDED)
             return PlainTextResponse(MSG_WALL_EXCEEDED + "\n", status_code=504)
         if isinstance(exc, asyncio.CancelledError):
-            task = asyncio.current_task()
-            if wall_expired and task is not None:
-                # The handler swallowed the wall-limit cancellation and was closed.
-                task.uncancel()
-                logger.error("%s %s: %s", scope["method"], scope["path"], MSG_WALL_EXCEEDED)
-                return PlainTextResponse(MSG_WALL_EXCEEDED + "\n", status_code=504)
             raise exc  # the client went away or the server is stopping
         if ctx.passes_through:
             origin = self.host.origin

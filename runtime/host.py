@@ -30,6 +30,8 @@ from runtime.limits import (
     DEFAULT_WALL_MS,
     MSG_NO_SCHEDULED,
     MSG_WALL_EXCEEDED,
+    WALL_CHECK_MAX_MS,
+    WALL_CHECK_MIN_MS,
 )
 
 if TYPE_CHECKING:
@@ -107,6 +109,13 @@ class WorkerHost:
         self.fetcher = fetcher or Fetcher()
         self.current = Generation(None, env or Env())
         self._tasks: set[asyncio.Future[Any]] = set()
+        # Wall limit: one periodic check for all requests instead of a timer per request.
+        self._deadlines: dict[asyncio.Task[Any], tuple[float, int]] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._wall_timer: asyncio.TimerHandle | None = None
+        self._wall_interval = (
+            min(max(self.limits.wall_ms / 20, WALL_CHECK_MIN_MS), WALL_CHECK_MAX_MS) / 1000
+        )
         if worker is not None:
             self.swap(worker, env)
 
@@ -133,6 +142,46 @@ class WorkerHost:
     def resolve(self, scope: Scope) -> Generation:
         """The generation serving this request (a hook: dev locations pick per request)."""
         return self.current
+
+    # --- the wall limit -------------------------------------------------------------
+
+    def wall_start(self) -> asyncio.Task[Any]:
+        """Start the wall clock of the request the current task serves."""
+        task = asyncio.current_task()
+        assert task is not None, "wall_start() runs inside a task"
+        loop = task.get_loop()
+        self._deadlines[task] = (loop.time() + self.limits.wall_ms / 1000, task.cancelling())
+        if self._wall_timer is None:
+            self._wall_timer = loop.call_later(self._wall_interval, self._check_walls)
+        return task
+
+    def wall_end(self, task: asyncio.Task[Any]) -> bool:
+        """Stop the clock; ``True`` when the wall limit cancelled the request.
+
+        The cancellation the limit requested is withdrawn (``uncancel``), so the
+        task can still send the 504.
+        """
+        entry = self._deadlines.pop(task, None)
+        if task not in self._expired:
+            return False
+        self._expired.discard(task)
+        if entry is not None:
+            while task.cancelling() > entry[1]:
+                task.uncancel()
+        return True
+
+    def _check_walls(self) -> None:
+        self._wall_timer = None
+        if not self._deadlines:
+            return
+        loop = next(iter(self._deadlines)).get_loop()
+        now = loop.time()
+        for task, (deadline, _) in list(self._deadlines.items()):
+            if deadline <= now and task not in self._expired:
+                self._expired.add(task)  # the entry stays until wall_end
+                task.cancel()
+        if self._deadlines:
+            self._wall_timer = loop.call_later(self._wall_interval, self._check_walls)
 
     # --- contexts and background work -----------------------------------------------
 

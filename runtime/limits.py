@@ -21,6 +21,8 @@ DEFAULT_SITE_CACHE_CONTROL = "public, max-age=0, must-revalidate"  # Cache-Contr
 WORKER_MODULE_PREFIX = "_edgeworks_worker_"  # unique module names of loaded workers
 CPU_CHECK_INTERVAL_MS = 20  # ms between watchdog checks at most (also cpu_ms / 4)
 CPU_INTERRUPT_SIGNAL = "SIGUSR2"  # signal the watchdog sends to the loop thread
+WALL_CHECK_MIN_MS = 5  # the wall limit is checked every wall_ms / 20 ms, at least this often...
+WALL_CHECK_MAX_MS = 100  # ... and at most this long apart (precision of the 504)
 CANCEL_GRACE_MS = 1000  # ms a cancelled handler may keep awaiting (cleanup) before it is closed
 SERVE_DEFAULT_HOST = "127.0.0.1"
 SERVE_DEFAULT_PORT = 8787

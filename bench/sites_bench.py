@@ -13,7 +13,8 @@ wrk -t1 -c32 -d$DURATION with a Lua script cycling through every path (HTML page
 requested by their pretty URL `/pages/f00012` on edgeworks, by file name on the
 others), the set run ROUNDS (2) times interleaved. Printed: req/s, p99, ratios.
 
-Then deploys of a DEPLOY_FILES (10,000) file site with the same size distribution
+The same again on a request-bound variant: 200 files of 512 B - 4 KiB (SKIP_SMALL=1
+skips it). Then deploys of a DEPLOY_FILES (10,000) file site with the same size distribution
 into SQLite: first deploy, unchanged redeploy (hashing only), unchanged redeploy
 with an in-process HashCache (the dev server's path) and a one-file change.
 """
@@ -131,9 +132,12 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def serving(work: Path) -> None:
+def serving(work: Path, small: bool) -> None:
     project = work / "project"
-    paths = generate(project / "public")
+    shutil.rmtree(project, ignore_errors=True)
+    for suffix in ("", "-wal", "-shm"):
+        (work / f"kv.sqlite3{suffix}").unlink(missing_ok=True)
+    paths = generate(project / "public", small=small)
     sizes = [(project / "public" / p).stat().st_size for p in paths]
     (project / "edgeworks.toml").write_text('name = "bench"\n[site]\nbucket = "public"\n')
     subprocess.run(
@@ -227,7 +231,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="edgeworks-sites-bench-"))
     try:
         if os.environ.get("SKIP_SERVE") != "1":
-            serving(work)
+            serving(work, small=False)
+            if os.environ.get("SKIP_SMALL") != "1":
+                serving(work, small=True)
         if os.environ.get("SKIP_DEPLOY") != "1":
             deploys(work)
     except BaseException:

@@ -59,6 +59,7 @@ class HashCache:
         """Drop entries (for paths the caller knows changed)."""
         for path in fs_paths:
             self._entries.pop(os.path.abspath(path), None)
+            self._entries.pop(os.path.realpath(path), None)
 
     def __len__(self) -> int:
         return len(self._entries)

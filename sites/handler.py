@@ -289,15 +289,20 @@ class AssetHandler:
             and self._clock() - checked < self._interval
         ):
             return self._site
+        started = self._refreshing is None
         if self._refreshing is None:
             # This request re-reads the pointer (one KV read); requests arriving meanwhile
             # keep serving the current manifest instead of queueing behind it.
             self._generation = generation
             self._refreshing = asyncio.ensure_future(self.refresh())
             self._refreshing.add_done_callback(self._refreshed)
-            await asyncio.shield(self._refreshing)
-        elif self._site is None or checked is None:
-            await asyncio.shield(self._refreshing)
+        if started or self._site is None or checked is None:
+            try:
+                await asyncio.shield(self._refreshing)
+            except Exception:
+                if self._site is None:
+                    raise  # nothing to serve: the KVError (503) reaches the runtime
+                # Store trouble: keep serving the manifest we have (logged in _refreshed).
         return self._site
 
     def _refreshed(self, future: asyncio.Future[None]) -> None:

@@ -438,3 +438,28 @@ async def test_serve_awkward_file_names_round_trip(served: Served) -> None:
             reply = await call(handler, location)
         assert (reply.status, reply.body) == (200, name.encode()), name
         assert all("\r" not in v and "\n" not in v for _, v in reply.header_list)
+
+
+async def test_serve_store_failure_keeps_serving_known_manifest(
+    bucket: Callable[..., Path], spy: Any, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    from kv import KVError, StoreUnavailable
+
+    ns = KVNamespace(spy, "site")
+    await deploy(bucket({"index.html": "v1"}), ns)
+    handler = AssetHandler(ns, clock=clock)
+    assert (await call(handler, "/")).body == b"v1"
+
+    async def down(*args: Any, **kwargs: Any) -> Any:
+        raise StoreUnavailable("connection refused")
+
+    spy.get = down  # the pointer read fails from now on
+    clock.advance(limits.MANIFEST_REFRESH_SECONDS + 1)
+    with caplog.at_level(logging.WARNING, logger="edgeworks.sites"):
+        reply = await call(handler, "/")
+    assert (reply.status, reply.body) == (200, b"v1")  # hot asset, last known manifest
+    assert "cannot read the site manifest" in caplog.text
+    fresh = AssetHandler(ns, clock=clock)
+    with pytest.raises(KVError) as info:
+        await call(fresh, "/")
+    assert info.value.status == 503

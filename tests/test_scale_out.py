@@ -195,3 +195,29 @@ def test_scale_out_redis_crash_gives_503_then_recovers_without_restart(
         if location is not None:
             location.stop()
         server.stop()
+
+
+def test_scale_out_workers_2_processes_invalidate_each_other(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    location = Location(
+        write_project(tmp_path / "app", redis_server.url, "pubsub"), "--workers", "2"
+    )
+    try:
+        location.put("multi-k", "old")
+        # New connections spread over both processes: warm both caches with "old".
+        for _ in range(20):
+            with httpx.Client(base_url=location.url, timeout=10) as fresh:
+                assert fresh.get("/kv", params={"key": "multi-k"}).text == "old"
+        location.put("multi-k", "new")
+
+        def everyone_sees_new() -> bool:
+            for _ in range(10):
+                with httpx.Client(base_url=location.url, timeout=10) as fresh:
+                    if fresh.get("/kv", params={"key": "multi-k"}).text != "new":
+                        return False
+            return True
+
+        _eventually(everyone_sees_new, timeout=2.0)
+    finally:
+        location.stop()

@@ -590,8 +590,19 @@ async def test_sqlite_fork_child_opens_its_own_connections(tmp_path: Path) -> No
             code = 0
         finally:
             os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    statuses: list[int] = []
+
+    def child_exited() -> bool:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            statuses.append(status)
+        return bool(statuses)
+
+    if not wait_until(child_exited, timeout=20):  # never hang the suite on a stuck child
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child did not finish its put within 20 s")
+    assert os.waitstatus_to_exitcode(statuses[0]) == 0
     entry = await store.get("ns", "child", NOW)
     assert entry is not None and entry.value == b"2"
     await store.put("ns", "parent", b"3", None, None)  # the parent's writer still works

@@ -173,15 +173,16 @@ class DevServer:
         if self.options.persist_to is not None:
             folder = (self._cwd() / self.options.persist_to).resolve()
             folder.mkdir(parents=True, exist_ok=True)
-            return f"sqlite:///{folder / PERSIST_FILENAME}"
+            return "sqlite:///" + str(folder / PERSIST_FILENAME).lstrip("/")
         return config.kv.store_url
 
     async def _open_store(self, config: Config) -> Store:
         from kv.backends import open_store
 
         url = self.store_url(config)
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite://")).parent.mkdir(parents=True, exist_ok=True)
+        path = _sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         store = open_store(url)
         await store.check()
         return store
@@ -307,6 +308,8 @@ class DevServer:
             except ConfigError as exc:
                 self._fail(exc, show_traceback=False)
                 return False
+            if self.store_url(config) != self.store_url(self.config or config):
+                self._say("note: the KV store setting changed; restart edgeworks dev to use it")
             self.config = config
             await self._restart_cron(config)
             new_plan = self.watch_plan(config)
@@ -526,10 +529,11 @@ class DevServer:
         import uvicorn
 
         _configure_logging()
+        sock = self._bind()  # first: a busy port fails before any work is done
         try:
             app = await self.setup()
-            sock = self._bind()
         except BaseException:
+            sock.close()
             await self._close()
             raise
         display_host = (
@@ -638,6 +642,13 @@ def _snapshot(paths: set[Path]) -> dict[Path, tuple[int, int]]:
         else:
             out[path] = (stat.st_mtime_ns, stat.st_size)
     return out
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The database file of a ``sqlite:///abs/path[?query]`` URL (``None`` for other stores)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    return Path("/" + url.removeprefix("sqlite:///").partition("?")[0].lstrip("/"))
 
 
 def _relative(path: Path, root: Path) -> str:

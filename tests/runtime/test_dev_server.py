@@ -340,3 +340,35 @@ def test_dev_sigint_with_open_sse_exits_fast(dev: Dev) -> None:
     assert _port_reusable(port)
     assert children == [] or all(not Path(f"/proc/{pid}").exists() for pid in children)
     assert children_of(dev.proc.pid) == []
+
+
+def test_dev_bare_worker_with_persist_to(tmp_path: Path) -> None:
+    (tmp_path / "worker.py").write_text(
+        "from starlette.responses import PlainTextResponse\n\n"
+        "async def handle_request(request):\n"
+        "    return PlainTextResponse('bare\\n')\n"
+    )
+    proc = edgeworks("dev", "worker.py", "--port", "0", "--persist-to", "state", cwd=tmp_path)
+    try:
+        url = proc.wait_for(r"Listening on (http://\S+)").group(1)
+        assert httpx.get(url + "/x", timeout=5).text == "bare\n"
+        assert "bindings  (none)" in proc.output
+        assert f"state     {tmp_path / 'state' / 'kv.sqlite3'}" in proc.output
+    finally:
+        proc.stop()
+
+
+def test_dev_startup_errors_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "edgeworks.toml").write_text('name = "x"\nmian = "worker.py"\n')
+    proc = edgeworks("dev", "--port", "0", cwd=tmp_path)
+    assert proc.wait(10) == 2
+    assert "mian" in proc.output and "did you mean" in proc.output
+    assert "Traceback" not in proc.output
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        (tmp_path / "edgeworks.toml").write_text('name = "x"\nmain = "worker.py"\n')
+        proc = edgeworks("dev", "--port", str(port), cwd=tmp_path)
+        assert proc.wait(10) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in proc.output

@@ -113,7 +113,7 @@ def build_app(
     invalidators: list[Any] = []
 
     async def startup() -> None:
-        await store.check()
+        # The parent ran store.check() once (a SQLite quick_check reads the whole file).
         from kv.invalidation import start_invalidation
 
         invalidator = await start_invalidation(store, cache, config.kv.invalidation)

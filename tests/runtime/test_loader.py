@@ -78,7 +78,9 @@ def test_load_worker_reports_import_error_in_worker(tmp_path: Path) -> None:
 
 
 def test_load_worker_points_at_deepest_project_frame(tmp_path: Path) -> None:
-    helper = write(tmp_path, "helper_raising_for_test.py", "def f():\n    raise ValueError('bad')\n")
+    helper = write(
+        tmp_path, "helper_raising_for_test.py", "def f():\n    raise ValueError('bad')\n"
+    )
     path = write(
         tmp_path, "worker.py", "import helper_raising_for_test\nhelper_raising_for_test.f()\n"
     )

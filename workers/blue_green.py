@@ -154,20 +154,69 @@ def _cache_ttl(env: Any) -> int:
     return ttl
 
 
-async def read_split(env: Any) -> Split:
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The router's settings, read from ``env`` once per env (see module docstring)."""
+
+    default: str
+    namespace: Any
+    binding: str
+    config_key: str
+    cache_ttl: int
+    user_cookie: str
+    force_header: str
+    force_cookie: str
+    color_header: str
+    #: colour -> origin base URL, or the problem with its variable
+    origins: dict[str, str | OriginNotConfigured]
+
+    @classmethod
+    def from_env(cls, env: Any) -> Settings:
+        default = _var(env, "DEFAULT_COLOR", COLORS[0])
+        if default not in COLORS:
+            _warn(f"DEFAULT_COLOR={default!r} is not blue or green; using blue")
+            default = COLORS[0]
+        origins: dict[str, str | OriginNotConfigured] = {}
+        for color in COLORS:
+            var_name = f"{color.upper()}_ORIGIN"
+            try:
+                origins[color] = origin_base(getattr(env, var_name, None), var_name)
+            except OriginNotConfigured as exc:
+                origins[color] = exc
+        binding = _var(env, "DEPLOY_BINDING", DEFAULT_DEPLOY_BINDING)
+        return cls(
+            default=default,
+            namespace=getattr(env, binding, None),
+            binding=binding,
+            config_key=_var(env, "CONFIG_KEY", DEFAULT_CONFIG_KEY),
+            cache_ttl=_cache_ttl(env),
+            user_cookie=_var(env, "USER_COOKIE", DEFAULT_USER_COOKIE),
+            force_header=_var(env, "FORCE_HEADER", DEFAULT_FORCE_HEADER),
+            force_cookie=_var(env, "FORCE_COOKIE", DEFAULT_FORCE_COOKIE),
+            color_header=_var(env, "COLOR_HEADER", DEFAULT_COLOR_HEADER),
+            origins=origins,
+        )
+
+
+_settings: tuple[Any, Settings] | None = None
+
+
+def settings_for(env: Any) -> Settings:
+    """The settings of ``env``, parsed on its first request (a reload brings a new env)."""
+    global _settings
+    if _settings is None or _settings[0] is not env:
+        _settings = (env, Settings.from_env(env))
+    return _settings[1]
+
+
+async def read_split(settings: Settings) -> Split:
     """The current split from KV (through the location's cache); never raises."""
-    default = _var(env, "DEFAULT_COLOR", COLORS[0])
-    if default not in COLORS:
-        _warn(f"DEFAULT_COLOR={default!r} is not blue or green; using blue")
-        default = COLORS[0]
-    binding = _var(env, "DEPLOY_BINDING", DEFAULT_DEPLOY_BINDING)
-    key = _var(env, "CONFIG_KEY", DEFAULT_CONFIG_KEY)
-    namespace = getattr(env, binding, None)
-    if namespace is None:
-        _warn(f"no KV binding {binding!r}; sending all traffic to {default}")
+    default, key = settings.default, settings.config_key
+    if settings.namespace is None:
+        _warn(f"no KV binding {settings.binding!r}; sending all traffic to {default}")
         return Split(default)
     try:
-        raw = await namespace.get(key, type="json", cache_ttl=_cache_ttl(env))
+        raw = await settings.namespace.get(key, type="json", cache_ttl=settings.cache_ttl)
     except json.JSONDecodeError:
         _warn(f"deploy config at {key!r} is not JSON; sending all traffic to {default}")
         return Split(default)
@@ -180,9 +229,8 @@ async def read_split(env: Any) -> Split:
     return split
 
 
-def _forced_color(request: Request, env: Any) -> str | None:
-    header = _var(env, "FORCE_HEADER", DEFAULT_FORCE_HEADER)
-    cookie = _var(env, "FORCE_COOKIE", DEFAULT_FORCE_COOKIE)
+def _forced_color(request: Request, settings: Settings) -> str | None:
+    header, cookie = settings.force_header, settings.force_cookie
     value = (request.headers.get(header) if header else None) or (
         request.cookies.get(cookie) if cookie else None
     )
@@ -201,25 +249,23 @@ async def handle_request(
     request: Request, env: Any, ctx: Any
 ) -> httpx.Response | PlainTextResponse:
     """Route the request to blue or green and proxy it there."""
-    split = await read_split(env)
-    cookie_name = _var(env, "USER_COOKIE", DEFAULT_USER_COOKIE)
+    settings = settings_for(env)
+    split = await read_split(settings)
     new_user_id: str | None = None
-    color = _forced_color(request, env)
+    color = _forced_color(request, settings)
     if color is None:
         if split.other_percent == 0:
             color = split.active
         elif not split.sticky:
             color = split.color_for(secrets.randbelow(BUCKETS))
         else:
-            user_id = request.cookies.get(cookie_name, "")
+            user_id = request.cookies.get(settings.user_cookie, "")
             if not USER_ID_PATTERN.fullmatch(user_id):
                 user_id = new_user_id = secrets.token_urlsafe(USER_ID_BYTES)
             color = split.color_for(bucket_of(user_id))
-    var_name = f"{color.upper()}_ORIGIN"
-    try:
-        base = origin_base(getattr(env, var_name, None), var_name)
-    except OriginNotConfigured as exc:
-        logger.error("blue_green: %s", exc)
+    base = settings.origins[color]
+    if isinstance(base, OriginNotConfigured):
+        logger.error("blue_green: %s", base)
         return PlainTextResponse(MISCONFIGURED_BODY, status_code=502)
     import httpx
 
@@ -228,7 +274,8 @@ async def handle_request(
     except httpx.TransportError as exc:
         logger.error("blue_green: %s origin %s unreachable: %s", color, base, exc)
         return PlainTextResponse(BAD_GATEWAY_BODY, status_code=502)
-    response.headers[_var(env, "COLOR_HEADER", DEFAULT_COLOR_HEADER)] = color
+    response.headers[settings.color_header] = color
     if new_user_id is not None:
-        add_header(response, "set-cookie", _user_cookie(cookie_name, new_user_id, request))
+        cookie = _user_cookie(settings.user_cookie, new_user_id, request)
+        add_header(response, "set-cookie", cookie)
     return response

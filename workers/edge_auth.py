@@ -35,6 +35,7 @@ Settings ([vars]; only ``ORIGIN`` is required)::
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -132,6 +133,61 @@ def _cache_ttl(env: Any) -> int:
         return DEFAULT_TOKEN_CACHE_TTL
 
 
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The worker's settings, read from ``env`` once per env (see module docstring)."""
+
+    realm: str
+    auth_cookie: str
+    tokens: Any
+    token_prefix: str
+    cache_ttl: int
+    user_header: str
+    scopes_header: str
+    required_scope: str
+    #: the origin's base URL, or what is wrong with the configuration
+    origin: str | OriginNotConfigured
+
+    @classmethod
+    def from_env(cls, env: Any) -> Settings:
+        binding = _var(env, "TOKENS_BINDING", DEFAULT_TOKENS_BINDING)
+        tokens = getattr(env, binding, None)
+        origin: str | OriginNotConfigured
+        try:
+            origin = origin_base(getattr(env, "ORIGIN", None), "ORIGIN")
+            if tokens is None:
+                raise OriginNotConfigured(f"no KV binding {binding!r} for the tokens")
+        except OriginNotConfigured as exc:
+            origin = exc
+        return cls(
+            realm=_var(env, "REALM", DEFAULT_REALM).replace('"', ""),
+            auth_cookie=_var(env, "AUTH_COOKIE", DEFAULT_AUTH_COOKIE),
+            tokens=tokens,
+            token_prefix=_var(env, "TOKEN_PREFIX", DEFAULT_TOKEN_PREFIX),
+            cache_ttl=_cache_ttl(env),
+            user_header=_var(env, "USER_HEADER", DEFAULT_USER_HEADER),
+            scopes_header=_var(env, "SCOPES_HEADER", DEFAULT_SCOPES_HEADER),
+            required_scope=_var(env, "REQUIRED_SCOPE", ""),
+            origin=origin,
+        )
+
+
+_settings: tuple[Any, Settings] | None = None
+
+
+def settings_for(env: Any) -> Settings:
+    """The settings of ``env``, parsed on its first request (a reload brings a new env)."""
+    global _settings
+    if _settings is None or _settings[0] is not env:
+        _settings = (env, Settings.from_env(env))
+    return _settings[1]
+
+
+def _fingerprint(token: str) -> str:
+    """A log-safe name for a token (never log the token itself)."""
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
 def _unauthorized(realm: str, body: str, *, invalid: bool) -> PlainTextResponse:
     challenge = f'Bearer realm="{realm}"'
     if invalid:
@@ -153,48 +209,46 @@ async def handle_request(
     request: Request, env: Any, ctx: Any
 ) -> httpx.Response | PlainTextResponse:
     """Answer 401/403 at the edge, or proxy to the origin with the user id attached."""
-    realm = _var(env, "REALM", DEFAULT_REALM).replace('"', "")
-    cookie_name = _var(env, "AUTH_COOKIE", DEFAULT_AUTH_COOKIE)
-    token, from_header = presented_token(request, cookie_name)
+    settings = settings_for(env)
+    token, from_header = presented_token(request, settings.auth_cookie)
     if token is None:
-        return _unauthorized(realm, MISSING_BODY, invalid=False)
+        return _unauthorized(settings.realm, MISSING_BODY, invalid=False)
     if not well_formed(token):
-        return _unauthorized(realm, INVALID_BODY, invalid=True)
-
-    binding = _var(env, "TOKENS_BINDING", DEFAULT_TOKENS_BINDING)
-    tokens = getattr(env, binding, None)
-    try:
-        base = origin_base(getattr(env, "ORIGIN", None), "ORIGIN")
-        if tokens is None:
-            raise OriginNotConfigured(f"no KV binding {binding!r} for the tokens")
-    except OriginNotConfigured as exc:
-        logger.error("edge_auth: %s", exc)
+        return _unauthorized(settings.realm, INVALID_BODY, invalid=True)
+    base = settings.origin
+    if isinstance(base, OriginNotConfigured):
+        logger.error("edge_auth: %s", base)
         return PlainTextResponse(MISCONFIGURED_BODY, status_code=502)
 
-    key = _var(env, "TOKEN_PREFIX", DEFAULT_TOKEN_PREFIX) + token
     try:
-        found = await tokens.get_with_metadata(key, cache_ttl=_cache_ttl(env))
+        found = await settings.tokens.get_with_metadata(
+            settings.token_prefix + token, cache_ttl=settings.cache_ttl
+        )
     except Exception as exc:  # fail closed: a store outage lets nobody in
         logger.error("edge_auth: token lookup failed: %s", exc)
         return PlainTextResponse(UNAVAILABLE_BODY, status_code=503)
-    principal = parse_principal(found.value, found.metadata) if found.value is not None else None
+    if found.value is None:
+        return _unauthorized(settings.realm, INVALID_BODY, invalid=True)
+    principal = parse_principal(found.value, found.metadata)
     if principal is None:
-        if found.value is not None:
-            logger.warning("edge_auth: token entry %s... is malformed; refusing it", key[:12])
-        return _unauthorized(realm, INVALID_BODY, invalid=True)
-    required = _var(env, "REQUIRED_SCOPE", "")
-    if required and required not in principal.scopes:
+        logger.warning(
+            "edge_auth: the entry of token sha256:%s... is malformed (the value must be a "
+            'printable user id, metadata {"scopes": [...]}); refusing it',
+            _fingerprint(token),
+        )
+        return _unauthorized(settings.realm, INVALID_BODY, invalid=True)
+    if settings.required_scope and settings.required_scope not in principal.scopes:
         return PlainTextResponse(FORBIDDEN_BODY, status_code=403)
 
-    user_header = _var(env, "USER_HEADER", DEFAULT_USER_HEADER)
-    scopes_header = _var(env, "SCOPES_HEADER", DEFAULT_SCOPES_HEADER)
+    user_header, scopes_header = settings.user_header, settings.scopes_header
     drop = [user_header, scopes_header]
     add = [(user_header, principal.user_id), (scopes_header, ",".join(principal.scopes))]
     if from_header:
         drop.append("authorization")
     elif "cookie" in request.headers:
         drop.append("cookie")
-        rest = _without_cookie("; ".join(request.headers.getlist("cookie")), cookie_name)
+        cookies = "; ".join(request.headers.getlist("cookie"))
+        rest = _without_cookie(cookies, settings.auth_cookie)
         if rest:
             add.append(("cookie", rest))
     import httpx

@@ -1,0 +1,136 @@
+"""Requests/s of the edge-auth worker turning away unauthorized requests, beside hello.
+
+Run by bench/http_bench.sh after the HTTP figures, or alone:
+
+    .venv/bin/python bench/workers_bench.py            # 10 s per run
+    DURATION=3s .venv/bin/python bench/workers_bench.py
+
+Both under `edgeworks serve --workers 1 --no-access-log --kv memory` (uvloop,
+httptools), wrk -t1 -c32, two rounds interleaved:
+
+- hello:            examples/hello (the baseline)
+- auth-no-token:    examples/edge-auth, requests without a token (401, no KV read)
+- auth-bad-token:   the same with `Authorization: Bearer <unknown>` (401 after a KV
+                    lookup; "not found" is served from the location's edge cache)
+
+The origin is never contacted (nothing listens on it). Target: >= 0.8x hello.
+Then the same three as in-process ASGI cost per request (steadier on a busy box).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+
+from http_bench import asgi_cost, free_port, parse_ms, stop, wait_ok  # noqa: E402
+
+DURATION = os.environ.get("DURATION", "10s")
+ROUNDS = int(os.environ.get("ROUNDS", "2"))
+VENV_BIN = Path(sys.executable).parent
+RUNS = {
+    "hello": ("hello", []),
+    "auth-no-token": ("edge-auth", []),
+    "auth-bad-token": ("edge-auth", ["-H", "Authorization: Bearer not-a-valid-token"]),
+}
+
+
+def wrk(url: str, extra: list[str]) -> tuple[float, float, float, str]:
+    out = subprocess.run(
+        ["wrk", "-t1", "-c32", f"-d{DURATION}", "--latency", *extra, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = parse_ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = parse_ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, p50, p99, non2xx.group(1) if non2xx else "0"
+
+
+def start(project: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    args = [str(VENV_BIN / "edgeworks"), "serve", "--port", str(port), "--no-access-log"]
+    args += ["--kv", "memory"]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    with log.open("ab") as out:
+        return subprocess.Popen(args, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def with_headers(app: Any, headers: list[tuple[bytes, ...]]) -> Any:
+    """``app`` called with ``headers`` added to every request's scope."""
+
+    async def call(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        scope["headers"] = [*scope["headers"], *headers]
+        await app(scope, receive, send)
+
+    return call
+
+
+def asgi_figures(work: Path) -> None:
+    """Microseconds per request calling each app in-process (no server, no socket)."""
+    import asyncio
+
+    from runtime.serve import ServeOptions, build_app, load_serve_config
+
+    costs = {}
+    for name, (example, extra) in RUNS.items():
+        options = ServeOptions(kv="memory", access_log=False, cwd=str(work / example))
+        app = build_app(load_serve_config(options), options)
+        headers = [tuple(h.encode().split(b": ", 1)) for h in extra[1::2]]
+        costs[name] = asyncio.run(asgi_cost(with_headers(app, headers)))
+    print("\nin-process ASGI cost per request (best of 3 x 20,000 calls, no server):")
+    for name, cost in costs.items():
+        print(f"{name:15} {cost:7.1f} us   {costs['hello'] / cost:5.2f}x hello's speed")
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="edgeworks-workers-bench-"))
+    for example in ("hello", "edge-auth"):
+        shutil.copytree(REPO / "examples" / example, work / example)
+    results: dict[str, list[tuple[float, float, float, str]]] = {name: [] for name in RUNS}
+    try:
+        for round_no in range(ROUNDS):
+            for name, (example, extra) in RUNS.items():
+                port = free_port()
+                proc = start(work / example, port, work / f"{name}.log")
+                try:
+                    wait_ok(f"http://127.0.0.1:{port}/__edgeworks/health")
+                    results[name].append(wrk(f"http://127.0.0.1:{port}/", extra))
+                finally:
+                    stop(proc)
+                rps, p50, p99, non2xx = results[name][-1]
+                print(
+                    f"round {round_no + 1} {name:15} {rps:9.0f} req/s  p50 {p50:6.2f} ms  "
+                    f"p99 {p99:6.2f} ms  non-2xx {non2xx}",
+                    flush=True,
+                )
+        base = statistics.median(r[0] for r in results["hello"])
+        print(f"\nwrk -t1 -c32 -d{DURATION}, {ROUNDS} rounds interleaved (median of rounds)")
+        print(f"{'worker':15} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'rps/hello':>10}")
+        for name in RUNS:
+            rps = statistics.median(r[0] for r in results[name])
+            p50 = statistics.median(r[1] for r in results[name])
+            p99 = statistics.median(r[2] for r in results[name])
+            print(f"{name:15} {rps:9.0f} {p50:8.2f} {p99:8.2f} {rps / base:9.2f}x")
+        asgi_figures(work)
+    except BaseException:
+        for log in sorted(work.glob("*.log")):
+            print(f"--- {log.name}\n{log.read_text()[-2000:]}", file=sys.stderr)
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -205,7 +205,7 @@ def deploys(work: Path) -> None:
             for label, kwargs in [
                 ("first deploy", {}),
                 ("unchanged redeploy", {}),
-                ("unchanged redeploy, HashCache warm", {"hash_cache": cache}),
+                ("unchanged redeploy, HashCache filling", {"hash_cache": cache}),
                 ("unchanged redeploy, HashCache warm", {"hash_cache": cache}),
             ]:
                 began = time.perf_counter()

@@ -45,11 +45,17 @@ def write_project(folder: Path, store_url: str, invalidation: str) -> Path:
 class Location:
     """One ``edgeworks serve`` process and an HTTP client for it."""
 
-    def __init__(self, project: Path, *extra: str) -> None:
+    def __init__(self, project: Path, *extra: str, ready: bool = True) -> None:
         self.proc: Proc = edgeworks("serve", "--port", "0", *extra, cwd=project)
+        self.url = ""
+        self.http = httpx.Client(timeout=10)  # gets its base_url once the process is up
+        if ready:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
         match = self.proc.wait_for(r"Listening on (http://\S+)", timeout=20)
         self.url = match.group(1)
-        self.http = httpx.Client(base_url=self.url, timeout=10)
+        self.http.base_url = httpx.URL(self.url)
         assert wait_until(lambda: self._healthy(), timeout=10), self.proc.output
 
     def _healthy(self) -> bool:
@@ -79,8 +85,10 @@ def trio(
     ttl_only = write_project(root / "ttl", redis_server.url, "none")
     started: list[Location] = []
     try:
-        for project in (pubsub, pubsub, ttl_only):
-            started.append(Location(project))
+        for project in (pubsub, pubsub, ttl_only):  # start all three, then wait for each
+            started.append(Location(project, ready=False))
+        for location in started:
+            location.wait_ready()
         yield started[0], started[1], started[2]
     finally:
         for location in started:
@@ -206,13 +214,13 @@ def test_scale_out_workers_2_processes_invalidate_each_other(
     try:
         location.put("multi-k", "old")
         # New connections spread over both processes: warm both caches with "old".
-        for _ in range(20):
+        for _ in range(12):
             with httpx.Client(base_url=location.url, timeout=10) as fresh:
                 assert fresh.get("/kv", params={"key": "multi-k"}).text == "old"
         location.put("multi-k", "new")
 
         def everyone_sees_new() -> bool:
-            for _ in range(10):
+            for _ in range(8):
                 with httpx.Client(base_url=location.url, timeout=10) as fresh:
                     if fresh.get("/kv", params={"key": "multi-k"}).text != "new":
                         return False

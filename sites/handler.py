@@ -2,10 +2,9 @@
 
 Per request, in order: ``_redirects`` -> per-segment decoding -> html_handling ->
 not_found_handling -> method -> headers (+ ``_headers``) -> If-None-Match -> Range.
-Steps 1-4 and the headers depend only on the path (and, in SPA mode, on whether
-the request is a navigation), so their outcome is remembered per manifest in a
-bounded route table; a cached GET costs a dict lookup, a hot-asset lookup and a
-response object. Asset bodies live in memory under a byte budget; their keys are
+Steps 1-4 and the headers live in ``sites/_site.py`` (a manifest compiled into a
+route table); here: freshness of the manifest, methods, conditionals, ranges and
+bodies. A cached GET costs a dict lookup, a hot-asset lookup and a response object. Asset bodies live in memory under a byte budget; their keys are
 content hashes, so a cached body is never stale.
 
 The live manifest is re-read around the edge cache at most every
@@ -19,17 +18,15 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from starlette.responses import Response
 
 from sites import limits
 from sites._http import UNSATISFIABLE, if_range_allows, none_match, parse_range
-from sites._resolve import Intent, MalformedPath, Resolver, decode_path, encode_path
-from sites._rules import HeaderRules, RedirectRules
-from sites.manifest import Manifest, ManifestEntry, deploy_generation, read_manifest, read_pointer
+from sites._site import ASSET, NOT_FOUND, REDIRECT, Headers, Site
+from sites.manifest import ManifestEntry, deploy_generation, read_manifest, read_pointer
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -37,11 +34,6 @@ if TYPE_CHECKING:
     from kv import KVNamespace
 
 logger = logging.getLogger("edgeworks.sites")
-
-Headers = list[tuple[bytes, bytes]]
-
-_ASSET, _REDIRECT, _NOT_FOUND, _BAD, _TOO_LONG = range(5)
-_NOSNIFF = "nosniff"
 
 
 class _Reply(Response):
@@ -52,147 +44,6 @@ class _Reply(Response):
         self.raw_headers = headers
         self.body = body
         self.background = None
-
-
-@dataclass(slots=True)
-class _Route:
-    kind: int
-    status: int
-    headers: Headers  # final headers except Content-Length / Content-Range
-    entry: ManifestEntry | None = None
-    path: str | None = None  # the manifest path served
-    location: str | None = None  # without the query string
-    keep_query: bool = False
-    exists: bool = False  # something lives at this path: other methods get 405, not 404
-
-
-def _encode(headers: dict[str, str]) -> Headers:
-    return [(name.encode("latin-1"), value.encode("utf-8")) for name, value in headers.items()]
-
-
-class _Site:
-    """One manifest compiled for serving."""
-
-    def __init__(
-        self,
-        manifest: Manifest,
-        html_handling: str | None,
-        not_found_handling: str | None,
-        cache_control: str | None,
-        previous: Sequence[Manifest] = (),
-    ) -> None:
-        self.version = manifest.version
-        self.files = {"/" + path: entry for path, entry in manifest.files.items()}
-        # Grace for subresources: a page of a previous kept version may still ask for an
-        # asset this version dropped. Exact paths only, never HTML (a deleted page is gone).
-        self.grace: dict[str, ManifestEntry] = {}
-        for old in reversed(previous):
-            for path, entry in old.files.items():
-                if not entry.content_type.startswith("text/html"):
-                    self.grace["/" + path] = entry
-        self.not_found_handling = not_found_handling or manifest.not_found_handling
-        self.resolver = Resolver(
-            self.files, html_handling or manifest.html_handling, self.not_found_handling
-        )
-        self.cache_control = manifest.cache_control if cache_control is None else cache_control
-        self.redirects = RedirectRules(manifest.redirects)
-        self.header_rules = HeaderRules(manifest.headers)
-        self.spa = self.not_found_handling == "single-page-application"
-        self.routes: dict[tuple[bytes, bool], _Route] = {}
-
-    def route(self, raw: bytes, navigation: bool) -> _Route:
-        cache_key = (raw, navigation)
-        route = self.routes.get(cache_key)
-        if route is None:
-            route = self._build(raw, navigation)
-            if len(self.routes) >= limits.ROUTE_CACHE_ENTRIES:
-                self.routes.clear()
-            self.routes[cache_key] = route
-        return route
-
-    def finish(self, rule_path: str, headers: dict[str, str]) -> Headers:
-        return _encode(self.header_rules.apply(rule_path, headers))
-
-    def plain(self, rule_path: str, kind: int, status: int, **extra: str) -> _Route:
-        headers = {"x-content-type-options": _NOSNIFF, **extra}
-        return _Route(kind, status, self.finish(rule_path, headers))
-
-    def _build(self, raw: bytes, navigation: bool) -> _Route:
-        rule_path = raw.decode("utf-8", "replace")
-        if len(raw) > limits.MAX_REQUEST_PATH_BYTES:
-            return self.plain(rule_path, _TOO_LONG, 414)
-        target = raw
-        rewritten = False
-        match = self.redirects.match(rule_path) if self.redirects else None
-        if match is not None:
-            if match.status != 200:
-                location = _safe_location(match.target)
-                headers = {"location": location, "x-content-type-options": _NOSNIFF}
-                return _Route(
-                    _REDIRECT,
-                    match.status,
-                    self.finish(rule_path, headers),
-                    location=location,
-                    keep_query="?" not in location,
-                )
-            target = match.target.split("?", 1)[0].encode("utf-8")
-            rewritten = True
-        try:
-            path = decode_path(target)
-        except MalformedPath:
-            return self.plain(rule_path, _BAD, 400)
-        if path is None:
-            return self.plain(rule_path, _NOT_FOUND, 404)
-        intent: Intent | None
-        if rewritten:
-            served = self.resolver.resolve_file(path)
-            intent = (
-                Intent(path=served)
-                if served
-                else self.resolver.resolve(path, navigation=navigation)
-            )
-        else:
-            intent = self.resolver.resolve(path, navigation=navigation)
-        if (intent is None or intent.fallback) and path in self.grace and path not in self.files:
-            intent = Intent(path=path)
-        if intent is None:
-            return self.plain(rule_path, _NOT_FOUND, 404)
-        if intent.redirect is not None:
-            location = encode_path(intent.redirect)
-            headers = {"location": location, "x-content-type-options": _NOSNIFF}
-            return _Route(
-                _REDIRECT,
-                limits.REDIRECT_CODE,
-                self.finish(rule_path, headers),
-                location=location,
-                keep_query=True,
-                exists=True,
-            )
-        assert intent.path is not None
-        entry = self.files.get(intent.path) or self.grace[intent.path]
-        headers = {"content-type": entry.content_type}
-        if intent.status == 200:
-            headers["etag"] = f'"{entry.etag}"'
-            headers["accept-ranges"] = "bytes"
-        headers["x-content-type-options"] = _NOSNIFF
-        if self.cache_control:
-            headers["cache-control"] = self.cache_control
-        return _Route(
-            _ASSET,
-            intent.status,
-            self.finish(rule_path, headers),
-            entry=entry,
-            path=intent.path,
-            exists=not intent.fallback,
-        )
-
-
-def _safe_location(target: str) -> str:
-    """A ``_redirects`` target made safe for a header: never ``//host``, no control chars."""
-    target = "".join(ch for ch in target if ch >= " " and ch != "\x7f")
-    if target.startswith(("/", "\\")):
-        target = "/" + target.lstrip("/\\")
-    return target
 
 
 class AssetHandler:
@@ -243,7 +94,7 @@ class AssetHandler:
         self._hot_budget = hot_bytes
         self._hot: OrderedDict[str, bytes] = OrderedDict()
         self._hot_size = 0
-        self._site: _Site | None = None
+        self._site: Site | None = None
         self._checked_at: float | None = None
         self._generation = -1
         self._refreshing: asyncio.Future[None] | None = None
@@ -278,9 +129,9 @@ class AssetHandler:
             old = await read_manifest(self._direct, version)
             if old is not None:
                 previous.append(old)
-        self._site = _Site(manifest, *self._options, previous=previous)
+        self._site = Site(manifest, *self._options, previous=previous)
 
-    async def _current(self) -> _Site | None:
+    async def _current(self) -> Site | None:
         generation = deploy_generation()
         checked = self._checked_at
         if (
@@ -354,7 +205,7 @@ class AssetHandler:
         method = scope["method"]
         head = method == "HEAD"
 
-        if route.kind == _REDIRECT:
+        if route.kind == REDIRECT:
             if method not in ("GET", "HEAD") and route.exists:
                 return self._not_allowed(site, raw)
             headers = route.headers
@@ -362,8 +213,8 @@ class AssetHandler:
             if route.keep_query and query and all(b >= 0x20 and b != 0x7F for b in query):
                 headers = [(n, v + b"?" + query if n == b"location" else v) for n, v in headers]
             return _Reply(route.status, [*headers, (b"content-length", b"0")])
-        if route.kind != _ASSET:
-            if method not in ("GET", "HEAD") and route.kind == _NOT_FOUND:
+        if route.kind != ASSET:
+            if method not in ("GET", "HEAD") and route.kind == NOT_FOUND:
                 return _Reply(404, [*route.headers, (b"content-length", b"0")])
             return _Reply(route.status, [*route.headers, (b"content-length", b"0")])
         if method not in ("GET", "HEAD"):
@@ -372,7 +223,7 @@ class AssetHandler:
             return _Reply(
                 404,
                 [
-                    *site.plain(raw.decode("utf-8", "replace"), _NOT_FOUND, 404).headers,
+                    *site.plain(raw.decode("utf-8", "replace"), NOT_FOUND, 404).headers,
                     (b"content-length", b"0"),
                 ],
             )
@@ -388,7 +239,7 @@ class AssetHandler:
         body = await self._body(entry)
         if body is None:
             logger.warning(limits.NOT_FOUND_ASSET_WARNING, route.path, entry.key, site.version)
-            plain = site.plain(raw.decode("utf-8", "replace"), _NOT_FOUND, 404)
+            plain = site.plain(raw.decode("utf-8", "replace"), NOT_FOUND, 404)
             return _Reply(404, [*plain.headers, (b"content-length", b"0")])
         size = len(body)
         if (
@@ -418,8 +269,8 @@ class AssetHandler:
             route.status, [*route.headers, (b"content-length", b"%d" % size)], b"" if head else body
         )
 
-    def _not_allowed(self, site: _Site, raw: bytes) -> Response:
+    def _not_allowed(self, site: Site, raw: bytes) -> Response:
         route = site.plain(
-            raw.decode("utf-8", "replace"), _NOT_FOUND, 405, allow=limits.ALLOW_HEADER
+            raw.decode("utf-8", "replace"), NOT_FOUND, 405, allow=limits.ALLOW_HEADER
         )
         return _Reply(405, [*route.headers, (b"content-length", b"0")])

@@ -18,9 +18,7 @@ from starlette.requests import Request
 if TYPE_CHECKING:
     import httpx
 
-#: Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus
-#: ``host`` (the origin's own) and ``content-length``/``transfer-encoding`` on the
-#: request side (the HTTP client frames the body it sends itself).
+#: Headers that describe one connection, not the message (RFC 9110 §7.6.1).
 HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -34,6 +32,9 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
+#: Request headers the proxy sets itself: the origin's host, the body's framing, and
+#: ``Expect`` (the server already answered ``100 Continue`` to the client).
+REQUEST_ONLY = frozenset({"host", "content-length", "expect"})
 #: Methods whose requests carry no body unless the client framed one.
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
@@ -77,7 +78,7 @@ def upstream_headers(
     owns), then appends ``add`` and the ``X-Forwarded-*`` headers.
     """
     raw = request.headers.raw
-    removed = HOP_BY_HOP | _connection_tokens(raw) | {"host", "content-length"}
+    removed = HOP_BY_HOP | _connection_tokens(raw) | REQUEST_ONLY
     removed |= {name.lower() for name in drop}
     headers = [(k, v) for k, v in raw if k.decode("latin-1").lower() not in removed]
     if "content-length" in request.headers and request.headers.get("content-length") != "0":

@@ -51,11 +51,13 @@ def test_upstream_headers_drop_hop_by_hop_and_host() -> None:
             ("Keep-Alive", "timeout=5"),
             ("Transfer-Encoding", "chunked"),
             ("Upgrade", "websocket"),
+            ("Expect", "100-continue"),
             ("Accept", "text/plain"),
         ]
     )
     sent = names(upstream_headers(request))
-    for hop in ("host", "connection", "x-secret-hop", "keep-alive", "transfer-encoding", "upgrade"):
+    hops = ("host", "connection", "x-secret-hop", "keep-alive", "transfer-encoding", "upgrade")
+    for hop in (*hops, "expect"):
         assert hop not in sent
     assert "accept" in sent
 

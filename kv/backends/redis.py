@@ -231,17 +231,19 @@ class RedisStore:
         """Entries from HMGET replies; large values fetched in one more round trip."""
         result: list[Entry | None] = []
         blobs: list[int] = []
+        expired: list[tuple[str, bytes | None]] = []
         for index, (key, (value, blob, raw_e, raw_m)) in enumerate(zip(keys, raws, strict=True)):
             expiration = _parse_expiration(raw_e)
             if raw_e is None or (expiration is not None and expiration <= now):
                 if raw_e is not None:
-                    await self._reclaim(namespace, key, raw_e)
+                    expired.append((key, raw_e))
                 result.append(None)
                 continue
             metadata = raw_m.decode() if raw_m is not None else None
             result.append(Entry(value or b"", expiration, metadata))
             if blob is not None:
                 blobs.append(index)
+        await self._reclaim(namespace, expired)
         if blobs:
             prefix = namespace_prefix(namespace)
             with self._errors():
@@ -271,7 +273,7 @@ class RedisStore:
         expiration = _parse_expiration(raw_e)
         if raw_e is None or (expiration is not None and expiration <= now):
             if raw_e is not None:
-                await self._reclaim(namespace, key, raw_e)
+                await self._reclaim(namespace, [(key, raw_e)])
             return None
         metadata = raw_m.decode() if raw_m is not None else None
         if blob is None:  # small: already here
@@ -322,38 +324,45 @@ class RedisStore:
                 for member in members:
                     pipe.hmget(ns_prefix + b"k:" + member, ["e", "m"])
                 metas = await pipe.execute()
+            expired: list[tuple[str, bytes | None]] = []
             for member, (raw_e, raw_m) in zip(members, metas, strict=True):
                 expiration = _parse_expiration(raw_e)
                 if raw_e is None or (expiration is not None and expiration <= now):
-                    await self._reclaim(namespace, member.decode(), raw_e)
+                    expired.append((member.decode(), raw_e))
                     continue
                 metadata = raw_m.decode() if raw_m is not None else None
                 found.append(KeyInfo(member.decode(), expiration, metadata))
                 if len(found) == limit:
                     break
+            await self._reclaim(namespace, expired)
             if len(members) < batch:
                 break
             low = b"(" + members[-1]
         return found
 
-    async def _reclaim(self, namespace: str, key: str, raw_e: bytes | None) -> None:
-        """Lazily remove an expired (or vanished) entry — once wall time agrees."""
-        expiration = _parse_expiration(raw_e)
-        if expiration is not None and expiration > time.time():
-            return  # a fake clock ran ahead: another reader may still see it live
+    async def _reclaim(self, namespace: str, found: Sequence[tuple[str, bytes | None]]) -> None:
+        """Lazily remove expired (or vanished) entries, ``(key, e as read)`` pairs, in
+        one round trip — only those whose expiration wall time agrees with."""
+        wall = time.time()
+        stale = [(k, e) for k, e in found if (_parse_expiration(e) or 0.0) <= wall]
+        if not stale:
+            return  # a fake clock ran ahead: other readers may still see them live
         prefix = namespace_prefix(namespace)
-        member = key.encode()
         with self._errors():
-            await self._redis().eval(
-                scripts.RECLAIM,
-                2,
-                prefix + b"k:" + member,
-                prefix + b"idx",
-                member,
-                raw_e or b"",
-                prefix + b"b:",
-                _GRACE_MS,
-            )
+            pipe = self._redis().pipeline(transaction=False)
+            for key, raw_e in stale:
+                member = key.encode()
+                pipe.eval(
+                    scripts.RECLAIM,
+                    2,
+                    prefix + b"k:" + member,
+                    prefix + b"idx",
+                    member,
+                    raw_e or b"",
+                    prefix + b"b:",
+                    _GRACE_MS,
+                )
+            await pipe.execute()
 
     # --- writes ---------------------------------------------------------------
 

@@ -182,12 +182,28 @@ async def test_redis_list_prefix_and_start_after(store: RedisStore) -> None:
     assert await store.list_keys("ns", "%", None, 10, NOW) == []
 
 
-async def test_redis_list_fills_page_past_expired_keys(store: RedisStore) -> None:
+async def test_redis_list_fills_page_past_expired_keys(
+    store: RedisStore, raw: aioredis.Redis
+) -> None:
     ops = [WriteOp(f"k{i:03}", b"v", NOW + 60 if i % 3 else None) for i in range(90)]
     await store.write_batch("ns", ops)
     page = await store.list_keys("ns", "k", None, 20, NOW + 61)
     assert [k.name for k in page] == [f"k{i:03}" for i in range(0, 60, 3)]
     assert all(k.expiration is None for k in page)
+    # the expired keys the page walked past (k001..k056) are reclaimed: wall time is
+    # past their expiration too
+    walked_past = sum(1 for i in range(57) if i % 3)
+    assert await raw.zcard(b"ew:{ns}:idx") == 90 - walked_past
+    assert await raw.exists(b"ew:{ns}:k:k001") == 0
+
+
+async def test_redis_index_member_without_entry_is_skipped_and_removed(
+    store: RedisStore, raw: aioredis.Redis
+) -> None:
+    await store.write_batch("ns", [WriteOp("a", b"1"), WriteOp("b", b"2")])
+    await raw.delete(b"ew:{ns}:k:a")  # as if Redis had expired it natively
+    assert [k.name for k in await store.list_keys("ns", "", None, 10, NOW)] == ["b"]
+    assert await raw.zrange(b"ew:{ns}:idx", 0, -1) == [b"b"]
 
 
 def test_lex_range_bounds() -> None:

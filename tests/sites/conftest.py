@@ -3,7 +3,6 @@ a bucket builder and a raw ASGI caller that sends the exact bytes of a path."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,25 +12,15 @@ import pytest
 from starlette.requests import Request
 
 from kv import KVNamespace, Store, open_store
+from runtime.testing import FakeClock
 from sites import AssetHandler
 
 SITE_NS = "__test-workers_sites_assets"
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1_000_000)
 
 
 @pytest.fixture
@@ -114,10 +103,6 @@ async def call(
     raw_headers = [(k.decode(), v.decode("utf-8")) for k, v in start["headers"]]  # type: ignore[attr-defined]
     body = b"".join(m.get("body", b"") for m in messages[1:])  # type: ignore[misc]
     return Reply(int(start["status"]), dict(raw_headers), body, raw_headers)  # type: ignore[call-overload]
-
-
-def tree_size(root: Path) -> int:
-    return sum(len(files) for _, _, files in os.walk(root))
 
 
 class SpyStore:

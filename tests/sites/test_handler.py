@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from kv import EdgeCache, KVNamespace
+from runtime.testing import FakeClock
 from sites import AssetHandler, current_manifest, deploy, limits
-from tests.sites.conftest import FakeClock, Reply, call
+from tests.sites.conftest import call
 
 Served = Callable[..., Awaitable[AssetHandler]]
 
@@ -411,10 +412,6 @@ async def test_serve_grace_for_removed_subresources_not_pages(
     await deploy(root, ns)
     handler = AssetHandler(ns)
     assert (await call(handler, "/old.css")).status == 404
-
-
-def _status(reply: Reply) -> int:
-    return reply.status
 
 
 async def test_serve_awkward_file_names_round_trip(served: Served) -> None:

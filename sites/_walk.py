@@ -47,12 +47,14 @@ class HashCache:
         self._entries: dict[str, tuple[int, int, int, str]] = {}
 
     def get(self, src: SourceFile) -> str | None:
+        """The remembered hash of ``src`` if its size, mtime and inode are unchanged."""
         hit = self._entries.get(src.fs_path)
         if hit is not None and hit[:3] == (src.size, src.mtime_ns, src.inode):
             return hit[3]
         return None
 
     def put(self, src: SourceFile, digest: str) -> None:
+        """Remember the hash of ``src`` as it is now."""
         self._entries[src.fs_path] = (src.size, src.mtime_ns, src.inode, digest)
 
     def forget(self, fs_paths: Iterable[str | os.PathLike[str]]) -> None:
@@ -181,6 +183,7 @@ def hash_bytes(data: bytes | memoryview) -> str:
 
 
 def read_file(src: SourceFile) -> bytes:
+    """The whole file (deploy limits keep it at most 25 MiB)."""
     with open(src.fs_path, "rb") as fh:
         return fh.read()
 

@@ -50,6 +50,7 @@ class Manifest:
     keep: int = limits.DEFAULT_KEEP
 
     def to_json(self) -> str:
+        """Compact JSON; ``files`` maps path -> ``[key, size, content type, etag]``."""
         return json.dumps(
             {
                 "format": limits.MANIFEST_FORMAT,
@@ -72,6 +73,7 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
+        """Parse what ``to_json`` wrote."""
         data = json.loads(text)
         return cls(
             version=int(data["version"]),
@@ -96,6 +98,7 @@ class Manifest:
 
     @property
     def keys(self) -> set[str]:
+        """The hashed KV keys this version uses."""
         return {entry.key for entry in self.files.values()}
 
 
@@ -107,10 +110,12 @@ class Pointer:
     published: tuple[int, ...]
 
     def to_json(self) -> str:
+        """``{"version": N, "published": [N, ...]}``."""
         return json.dumps({"version": self.version, "published": list(self.published)})
 
     @classmethod
     def from_json(cls, text: str) -> Pointer:
+        """Parse what ``to_json`` wrote."""
         data = json.loads(text)
         version = int(data["version"])
         published = tuple(int(v) for v in data.get("published", [version]))
@@ -123,6 +128,7 @@ class Pointer:
 
 
 def manifest_key(version: int) -> str:
+    """The reserved key of manifest ``version``: ``__edgeworks/manifest/v<version>``."""
     return f"{limits.MANIFEST_KEY_PREFIX}{version}"
 
 
@@ -141,6 +147,7 @@ async def read_pointer(namespace: KVNamespace) -> Pointer | None:
 
 
 async def read_manifest(namespace: KVNamespace, version: int) -> Manifest | None:
+    """Manifest ``version``, or ``None`` when it is not (or no longer) stored."""
     text = await namespace.get(manifest_key(version))
     return None if text is None else Manifest.from_json(text)
 
@@ -165,5 +172,6 @@ def deploy_generation() -> int:
 
 
 def bump_generation() -> None:
+    """Record that this process published a deploy."""
     global _generation
     _generation += 1

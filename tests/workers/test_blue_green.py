@@ -18,7 +18,7 @@ from kv import EdgeCache, KVError, KVNamespace
 from runtime import Env
 from runtime.testing import WorkerClient
 from tests.support import REPO_ROOT
-from tests.workers.conftest import Origin, seed, start_serve, write_project
+from tests.workers._serve import Origin, seed, start_serve, write_project
 from workers.blue_green import BUCKETS, Split, bucket_of, parse_split
 
 

@@ -16,7 +16,7 @@ from kv import EdgeCache, KVError, KVNamespace
 from runtime import Env
 from runtime.testing import WorkerClient
 from tests.support import REPO_ROOT, edgeworks
-from tests.workers.conftest import Origin, seed, start_serve, write_project
+from tests.workers._serve import Origin, seed, start_serve, write_project
 from workers.edge_auth import (
     MAX_TOKEN_LENGTH,
     Principal,

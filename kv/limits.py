@@ -32,6 +32,7 @@ SQLITE_SYNCHRONOUS_MODES = ("normal", "full")  # allowed ?synchronous= values; f
 SQLITE_SWEEP_INTERVAL = 60.0  # seconds between sweeps of expired entries
 SQLITE_SWEEP_BATCH = 1000  # expired entries one sweep deletes at most (bounds the write lock)
 SQLITE_STREAM_POOL = 4  # idle connections kept for streamed reads of large values
+SQLITE_STREAM_CACHE_KIB = 1024  # KiB of page cache per streaming connection (one per stream)
 SQLITE_CACHE_KIB = 16 * 1024  # KiB of page cache per connection
 SQLITE_JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024  # bytes the WAL keeps after a checkpoint
 SQLITE_PARAMS_PER_QUERY = 500  # keys per "key IN (...)" query of a bulk get

@@ -53,7 +53,12 @@ CREATE INDEX IF NOT EXISTS kv_expiration ON kv (ns, expiration) WHERE expiration
 CREATE TABLE IF NOT EXISTS namespaces (ns TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 
-GET = "SELECT expiration, metadata, value FROM kv WHERE ns = ? AND key = ?"
+# The value itself only below the large-value size: a large one is read with one
+# copy through a blob handle (``read_large``) instead of a SQLite copy plus ours.
+GET = (
+    "SELECT expiration, metadata, CASE WHEN length(value) < ? THEN value END"
+    " FROM kv WHERE ns = ? AND key = ?"
+)
 # A stream's first look: the value itself only when it fits in one chunk
 # (length() of a BLOB reads the row header, not the value).
 GET_SMALL = (
@@ -159,10 +164,33 @@ def write_large(
             blob.write(view[start : start + SQLITE_BLOB_CHUNK_BYTES])
 
 
+def read_large(
+    conn: sqlite3.Connection, namespace: str, key: bytes, now: float
+) -> tuple[float | None, str | None, bytes] | None:
+    """(expiration, metadata, value) of a large value, read in one copy; ``None``
+    when the key is gone or expired by the time it is read.
+
+    One read transaction covers the lookup and the blob handle, so the bytes belong
+    to the row that was looked up (a rowid may be reused once its row is deleted).
+    """
+    conn.execute("BEGIN")
+    try:
+        row = conn.execute(GET_HEAD, (namespace, key)).fetchone()
+        if row is None or (row[2] is not None and row[2] <= now):
+            return None
+        with conn.blobopen("kv", "value", row[0], readonly=True) as blob:
+            return row[2], row[3], blob.read()
+    finally:
+        conn.execute("COMMIT")
+
+
 def get_many_sql(count: int) -> str:
     """A bulk get of ``count`` keys in one query (the primary key index, once per key)."""
     marks = ", ".join("?" * count)
-    return f"SELECT key, expiration, metadata, value FROM kv WHERE ns = ? AND key IN ({marks})"
+    return (
+        "SELECT key, expiration, metadata, CASE WHEN length(value) < ? THEN value END"
+        f" FROM kv WHERE ns = ? AND key IN ({marks})"
+    )
 
 
 def list_query(
@@ -205,7 +233,13 @@ def prefix_upper_bound(prefix: bytes) -> bytes | None:
     return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
-def connect(path: Path, busy_timeout: float, *, synchronous: str = "normal") -> sqlite3.Connection:
+def connect(
+    path: Path,
+    busy_timeout: float,
+    *,
+    synchronous: str = "normal",
+    cache_kib: int = SQLITE_CACHE_KIB,
+) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), usable from any thread.
 
     ``check_same_thread=False`` because the store hands connections between the event
@@ -217,7 +251,7 @@ def connect(path: Path, busy_timeout: float, *, synchronous: str = "normal") -> 
     )
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        conn.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        conn.execute(f"PRAGMA cache_size = -{cache_kib}")
         conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
     except BaseException:
         conn.close()

@@ -45,8 +45,11 @@ from kv.backends._sqlite_writer import Writer
 from kv.backends.base import Buffer, Entry, KeyInfo, StreamEntry, WriteOp
 from kv.errors import StoreCorrupt, StoreUnavailable
 from kv.limits import (
+    SQLITE_BLOB_WRITE_BYTES,
     SQLITE_BUSY_TIMEOUT,
+    SQLITE_CACHE_KIB,
     SQLITE_PARAMS_PER_QUERY,
+    SQLITE_STREAM_CACHE_KIB,
     SQLITE_STREAM_POOL,
     SQLITE_SWEEP_BATCH,
     SQLITE_SWEEP_INTERVAL,
@@ -99,7 +102,7 @@ class SQLiteStore:
         # statement: no read leaves the reader's snapshot pinned.
         self._reads: sqlite3.Cursor | None = None
         self._writer = Writer(self._open_writer, busy_timeout, self._translate, self.url)
-        self._pool = StreamPool(self._open_reader, SQLITE_STREAM_POOL)
+        self._pool = StreamPool(self._open_streamer, SQLITE_STREAM_POOL)
         self._expiry = Reclaimer(self._writer, sweep_interval, sweep_batch, monotonic)
         self._closed = False
         _STORES.add(self)
@@ -132,17 +135,22 @@ class SQLiteStore:
         cur = self._reads if self._reads is not None else await self._open()
         raw = key.encode()
         try:
-            row = cur.execute(db.GET, (namespace, raw)).fetchone()
+            row = cur.execute(db.GET, (SQLITE_BLOB_WRITE_BYTES, namespace, raw)).fetchone()
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
         self._expiry.saw(namespace, now)
         if row is None:
             return None
-        expiration = row[0]
+        expiration, metadata, value = row
         if expiration is not None and expiration <= now:
             self._expiry.expired(namespace, raw, now)
             return None
-        return Entry(row[2], expiration, row[1])
+        if value is None:  # a large value: read it in one copy
+            large = self._read_large(namespace, raw, now)
+            if large is None:
+                return None
+            expiration, metadata, value = large
+        return Entry(value, expiration, metadata)
 
     async def get_many(self, namespace: str, keys: Sequence[str], now: float) -> list[Entry | None]:
         """Live entries of ``keys`` in the same order (``None`` for missing)."""
@@ -153,12 +161,18 @@ class SQLiteStore:
         try:
             for start in range(0, len(unique), SQLITE_PARAMS_PER_QUERY):
                 part = unique[start : start + SQLITE_PARAMS_PER_QUERY]
-                rows = cur.execute(db.get_many_sql(len(part)), (namespace, *part)).fetchall()
+                params = (SQLITE_BLOB_WRITE_BYTES, namespace, *part)
+                rows = cur.execute(db.get_many_sql(len(part)), params).fetchall()
                 for raw, expiration, metadata, value in rows:
                     if expiration is not None and expiration <= now:
                         self._expiry.expired(namespace, raw, now)
-                    else:
-                        found[raw] = Entry(value, expiration, metadata)
+                        continue
+                    if value is None:
+                        large = self._read_large(namespace, raw, now)
+                        if large is None:
+                            continue
+                        expiration, metadata, value = large
+                    found[raw] = Entry(value, expiration, metadata)
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
         self._expiry.saw(namespace, now)
@@ -369,13 +383,18 @@ class SQLiteStore:
             raise
         return conn
 
-    def _open_reader(self) -> sqlite3.Connection:
+    def _open_reader(self, cache_kib: int = SQLITE_CACHE_KIB) -> sqlite3.Connection:
         try:
-            conn = db.connect(self.path, self.busy_timeout)
+            conn = db.connect(self.path, self.busy_timeout, cache_kib=cache_kib)
             conn.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
         return conn
+
+    def _open_streamer(self) -> sqlite3.Connection:
+        # A stream reads each page once: a small cache keeps many concurrent streams
+        # from holding a full-size page cache each.
+        return self._open_reader(SQLITE_STREAM_CACHE_KIB)
 
     async def _write(
         self,
@@ -391,6 +410,16 @@ class SQLiteStore:
             await self._open()
         await self._writer.run(work, statement=statement)
         self._expiry.tick()
+
+    def _read_large(
+        self, namespace: str, raw: bytes, now: float
+    ) -> tuple[float | None, str | None, bytes] | None:
+        """(expiration, metadata, value) of a large value, from the reader, inline."""
+        assert self._reader is not None
+        try:
+            return db.read_large(self._reader, namespace, raw, now)
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
 
     def _translate(self, exc: sqlite3.Error) -> Exception:
         return db.translate(exc, self.path, self.busy_timeout)

@@ -342,8 +342,8 @@ def test_sqlite_list_page_is_a_primary_key_range_not_a_scan(
 @pytest.mark.parametrize(
     ("sql", "params"),
     [
-        (db.GET, ("ns", b"k")),
-        (db.get_many_sql(3), ("ns", b"a", b"b", b"c")),
+        (db.GET, (1024, "ns", b"k")),
+        (db.get_many_sql(3), (1024, "ns", b"a", b"b", b"c")),
         (db.DELETE_EXPIRED, ("ns", b"k", NOW)),
         (db.SWEEP, ("ns", NOW, 1000)),
         (db.NEXT_NAMESPACE, ("",)),
@@ -539,6 +539,10 @@ async def test_sqlite_large_values_are_written_in_chunks_in_order(tmp_path: Path
         a, b = await store.get_many("ns", ["a", "b"], NOW)
         assert a == Entry(large, NOW + 100, '{"big":true}')
         assert b is not None and b.value == b"small again"
+        # A large value is read through a blob handle, and expiry still applies.
+        assert await store.get("ns", "a", NOW) == a
+        assert await store.get("ns", "a", NOW + 100) is None
+        assert await store.get_many("ns", ["a", "b"], NOW + 100) == [None, b]
 
 
 async def test_sqlite_stream_reads_one_version_while_the_key_is_rewritten(tmp_path: Path) -> None:

@@ -460,3 +460,14 @@ async def test_serve_store_failure_keeps_serving_known_manifest(
     with pytest.raises(KVError) as info:
         await call(fresh, "/")
     assert info.value.status == 503
+
+
+async def test_serve_nfc_and_nfd_request_forms_reach_one_asset(served: Served) -> None:
+    import unicodedata
+    from urllib.parse import quote
+
+    nfd = unicodedata.normalize("NFD", "café.txt")
+    handler = await served({nfd: "coffee"})
+    for form in ("NFC", "NFD"):
+        reply = await call(handler, "/" + quote(unicodedata.normalize(form, "café.txt")))
+        assert (reply.status, reply.body) == (200, b"coffee"), form

@@ -162,3 +162,12 @@ def test_content_type_ignores_host_tables(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setitem(mimetypes.types_map, ".js", "text/plain")
     mimetypes.add_type("text/plain", ".js")
     assert content_type("app.js") == "text/javascript; charset=utf-8"
+
+
+def test_hash_files_reports_files_that_vanish_or_cannot_be_read(bucket: Make) -> None:
+    root = bucket({"a.txt": "a", "b.txt": "b"})
+    files, _ = walk_bucket(root)
+    (root / "b.txt").unlink()  # gone between the walk and the read
+    digests, errors = hash_files(files)
+    assert list(digests) == ["a.txt"]
+    assert len(errors) == 1 and errors[0].startswith("b.txt: cannot read")

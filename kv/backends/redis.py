@@ -254,10 +254,19 @@ class RedisStore:
             for index, value in zip(blobs, values, strict=True):
                 entry = result[index]
                 assert entry is not None
-                if value is None:  # replaced long ago while we looked: read it again
+                if value is None:  # expired natively or replaced long ago: read it again
                     if not retry:
                         raise StoreUnavailable(f"{self.url}: value of {keys[index]!r} vanished")
-                    result[index] = (await self.get_many(namespace, [keys[index]], now))[0]
+                    with self._errors():
+                        again = cast(
+                            _Raw,
+                            await self._redis().hmget(
+                                prefix + b"k:" + keys[index].encode(), _FIELDS
+                            ),
+                        )
+                    [result[index]] = await self._entries(
+                        namespace, [keys[index]], [again], now, retry=False
+                    )
                 else:
                     result[index] = Entry(value, entry.expiration, entry.metadata)
         return result
@@ -282,6 +291,8 @@ class RedisStore:
         blob_key = prefix + b"b:" + blob
         with self._errors():
             size = int(await client.strlen(blob_key))
+        if size == 0:  # a blob is never empty: it is gone (see _entries)
+            raise StoreUnavailable(f"{self.url}: value of {key!r} vanished")
         return StreamEntry(
             size, self._blob_chunks(blob_key, size, chunk_size), expiration, metadata
         )

@@ -417,3 +417,15 @@ async def test_redis_slow_server_times_out_within_budget(store: RedisStore, redi
     await blocker.aclose()
     entry = await store.get("ns", "k", NOW)  # the pool recovers once Redis answers again
     assert entry is not None and entry.value == b"v"
+
+
+async def test_redis_entry_whose_blob_is_gone_reads_as_unavailable_not_empty(
+    store: RedisStore, raw: aioredis.Redis
+) -> None:
+    await store.put("ns", "big", b"x" * (REDIS_INLINE_MAX_BYTES + 1), None, None)
+    [blob] = await raw.keys(b"ew:{ns}:b:*")
+    await raw.delete(blob)  # only possible if Redis lost it; never serve b"" instead
+    with pytest.raises(StoreUnavailable, match="vanished"):
+        await store.get("ns", "big", NOW)
+    with pytest.raises(StoreUnavailable, match="vanished"):
+        await store.stream("ns", "big", NOW, 1024)

@@ -414,12 +414,16 @@ class SQLiteStore:
     def _read_large(
         self, namespace: str, raw: bytes, now: float
     ) -> tuple[float | None, str | None, bytes] | None:
-        """(expiration, metadata, value) of a large value, from the reader, inline."""
-        assert self._reader is not None
+        """(expiration, metadata, value) of a large value, read inline on a streaming
+        connection: its small page cache keeps the value's pages from evicting the
+        reader's working set."""
+        conn = self._pool.acquire()
         try:
-            return db.read_large(self._reader, namespace, raw, now)
+            return db.read_large(conn, namespace, raw, now)
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
+        finally:
+            self._pool.release(conn)
 
     def _translate(self, exc: sqlite3.Error) -> Exception:
         return db.translate(exc, self.path, self.busy_timeout)

@@ -192,12 +192,14 @@ class Batch:
 class ChangeBatcher:
     """Groups classified changes into batches; time comes from the caller (``now`` in seconds).
 
-    A batch is due once no change arrived for a quiet period, or a maximum
-    wait after its first change, whichever comes first: short for code and
-    config (``code_quiet``/``code_max_wait``), longer for the bucket
-    (``bucket_quiet``/``bucket_max_wait``). Repeated saves of one file (which
-    the OS watcher reports step by step) thus give one reload. Everything
-    pending rides along when a batch is taken.
+    Code and config changes after a quiet spell (no batch taken for
+    ``code_quiet``) are due at once: a single save reloads without waiting.
+    Otherwise a batch is due once no change arrived for a quiet period, or a
+    maximum wait after its first change, whichever comes first: short for
+    code and config (``code_quiet``/``code_max_wait``), longer for the bucket
+    (``bucket_quiet``/``bucket_max_wait``). A burst of saves thus gives one
+    reload for its first save and one for the rest. Everything pending rides
+    along when a batch is taken.
     """
 
     def __init__(
@@ -215,6 +217,7 @@ class ChangeBatcher:
         self._pending = Batch()
         # is_bucket -> (first change, last change)
         self._times: dict[bool, tuple[float, float]] = {}
+        self._last_taken: float | None = None
 
     def add(self, kind: ChangeKind, path: Path, now: float) -> None:
         self._pending.add(kind, path)
@@ -229,7 +232,11 @@ class ChangeBatcher:
         due = []
         for group, (first, last) in self._times.items():
             quiet, max_wait = self._timing[group]
-            due.append(min(last + quiet, first + max_wait))
+            idle = self._last_taken is None or first - self._last_taken >= quiet
+            if not group and idle:
+                due.append(first)  # leading edge: a lone save reloads at once
+            else:
+                due.append(min(last + quiet, first + max_wait))
         return min(due)
 
     def take_due(self, now: float) -> Batch | None:
@@ -239,6 +246,7 @@ class ChangeBatcher:
             return None
         batch, self._pending = self._pending, Batch()
         self._times.clear()
+        self._last_taken = now
         return batch
 
 

@@ -33,6 +33,7 @@ import socket
 import sys
 import time
 import traceback
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,7 +144,7 @@ class DevServer:
         self._lock = asyncio.Lock()
         self._hash_cache: Any = None
         self.cron: CronRunner | None = None
-        self._loaded: dict[Path, tuple[int, int]] = {}  # (mtime_ns, size) as last loaded
+        self._loaded: dict[Path, tuple[int, int]] = {}  # (size, crc32) as last loaded
         self._server: Any = None
 
     # --- configuration, store, env ----------------------------------------------------
@@ -232,7 +233,7 @@ class DevServer:
                     raise
                 await asyncio.sleep(DEV_LOAD_SETTLE_MS / 1000)
                 after = _snapshot(changed)
-                if after == before and not any(size == 0 for _mtime, size in after.values()):
+                if after == before and not any(size <= 0 for size, _crc in after.values()):
                     raise
                 drop_stale_bytecode(changed)
 
@@ -268,7 +269,8 @@ class DevServer:
     async def reload(self, batch: Batch) -> bool:
         """Act on one batch of changes; returns whether the new generation serves."""
         async with self._lock:
-            if self._already_loaded(batch):
+            batch = self._drop_already_loaded(batch)
+            if not batch:
                 return True
             started = time.perf_counter()
             trigger = self._describe(batch)
@@ -285,19 +287,24 @@ class DevServer:
             self.live.notify(trigger)
             return ok
 
-    def _already_loaded(self, batch: Batch) -> bool:
-        """True when a code-only batch reports files exactly as the last load read them.
+    def _drop_already_loaded(self, batch: Batch) -> Batch:
+        """``batch`` without code files that are exactly as the last load read them.
 
-        A retried load (see ``_load_settled``) may already have picked up the
-        final save whose events arrive as one more batch; that batch is no
-        reload.
+        A load retried while a file was still being written (``_load_settled``)
+        may already have read the final save whose events arrive afterwards;
+        such a batch is no reload, and such files are no trigger.
         """
-        if batch.kinds != {ChangeKind.CODE} or self.host is None:
-            return False
-        if self.host.current.error is not None:
-            return False
-        current = _snapshot(batch.paths[ChangeKind.CODE])
-        return all(self._loaded.get(path) == stat for path, stat in current.items())
+        code = batch.paths.get(ChangeKind.CODE)
+        if not code:
+            return batch
+        current = _snapshot(code)
+        kept = Batch()
+        for kind, paths in batch.paths.items():
+            for path in paths:
+                if kind is ChangeKind.CODE and self._loaded.get(path) == current[path]:
+                    continue
+                kept.add(kind, path)
+        return kept
 
     async def _reload(self, batch: Batch) -> bool:
         assert self.host is not None and self.store is not None
@@ -633,14 +640,19 @@ async def _send_bytes(
 
 
 def _snapshot(paths: set[Path]) -> dict[Path, tuple[int, int]]:
+    """(size, content hash) of each file; (-1, 0) when missing.
+
+    Content rather than mtime: file timestamps can be as coarse as a kernel
+    tick, so two quick saves of the same size could look identical.
+    """
     out = {}
     for path in paths:
         try:
-            stat = path.stat()
+            data = path.read_bytes()
         except OSError:
             out[path] = (-1, 0)
         else:
-            out[path] = (stat.st_mtime_ns, stat.st_size)
+            out[path] = (len(data), zlib.crc32(data))
     return out
 
 

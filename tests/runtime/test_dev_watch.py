@@ -85,28 +85,47 @@ def test_plan_watches_bucket_outside_root() -> None:
 
 
 def _batcher() -> ChangeBatcher:
-    return ChangeBatcher(code_quiet=0.04, code_max_wait=0.4, bucket_quiet=0.3, bucket_max_wait=2.0)
+    return ChangeBatcher(code_quiet=0.08, code_max_wait=0.4, bucket_quiet=0.3, bucket_max_wait=2.0)
 
 
-def test_batcher_code_is_due_after_short_quiet_period() -> None:
+def test_batcher_lone_code_save_is_due_at_once() -> None:
     batcher = _batcher()
     assert batcher.take_due(0.0) is None
     batcher.add(ChangeKind.CODE, ROOT / "worker.py", 10.0)
-    assert batcher.take_due(10.02) is None
-    batch = batcher.take_due(10.04)
+    batch = batcher.take_due(10.0)
     assert batch is not None and batch.kinds == {ChangeKind.CODE}
     assert batcher.take_due(10.1) is None and batcher.deadline() is None
+    # Long after, the next lone save is due at once again.
+    batcher.add(ChangeKind.CONFIG, ROOT / "edgeworks.toml", 11.0)
+    assert batcher.take_due(11.0) is not None
 
 
-def test_batcher_repeated_saves_of_one_file_give_one_batch() -> None:
+def test_batcher_burst_gives_leading_and_trailing_batch() -> None:
     batcher = _batcher()
-    now, due = 0.0, 0
+    now, due = 0.0, []
     for _ in range(20):  # a save every 15 ms for 300 ms
         batcher.add(ChangeKind.CODE, ROOT / "worker.py", now)
-        due += batcher.take_due(now) is not None
+        if batcher.take_due(now) is not None:
+            due.append(round(now, 3))
         now += 0.015
-    due += batcher.take_due(now + 0.04) is not None
-    assert due == 1
+    assert due == [0.0]
+    assert batcher.take_due(now) is None  # still inside the quiet period
+    last = now - 0.015
+    assert batcher.take_due(last + 0.08) is not None
+    assert batcher.deadline() is None
+
+
+def test_batcher_endless_burst_is_capped_by_max_wait() -> None:
+    batcher = _batcher()
+    batcher.add(ChangeKind.CODE, ROOT / "a.py", 0.0)
+    assert batcher.take_due(0.0) is not None
+    now, due = 0.01, []
+    while now < 1.0:  # a change every 10 ms never goes quiet
+        batcher.add(ChangeKind.CODE, ROOT / "a.py", now)
+        if batcher.take_due(now) is not None:
+            due.append(now)
+        now += 0.01
+    assert len(due) == 2 and 0.40 <= due[0] <= 0.42
 
 
 def test_batcher_bucket_waits_for_quiet_period() -> None:
@@ -136,7 +155,7 @@ def test_batcher_bucket_rides_along_with_code() -> None:
     batcher = _batcher()
     batcher.add(ChangeKind.BUCKET, ROOT / "public/a.html", 0.0)
     batcher.add(ChangeKind.CODE, ROOT / "worker.py", 0.01)
-    batch = batcher.take_due(0.05)
+    batch = batcher.take_due(0.01)
     assert batch is not None and batch.kinds == {ChangeKind.BUCKET, ChangeKind.CODE}
 
 

@@ -66,16 +66,20 @@ WARNING_INTERVAL = 60.0  # seconds between two log lines about the same config p
 BAD_GATEWAY_BODY = "Bad gateway: the origin could not be reached.\n"
 MISCONFIGURED_BODY = "Bad gateway: this router is not configured; see the server log.\n"
 
+WARNED_MESSAGES_KEPT = 100  # distinct problems remembered for rate limiting
+
 _last_warned: dict[str, float] = {}
 
 
-def _warn(message: str) -> None:
+def _warn(message: str, level: int = logging.WARNING) -> None:
     """Log a config problem, at most once per ``WARNING_INTERVAL`` per message."""
     now = time.monotonic()
     last = _last_warned.get(message)
     if last is None or now - last >= WARNING_INTERVAL:
+        if len(_last_warned) >= WARNED_MESSAGES_KEPT:
+            _last_warned.clear()
         _last_warned[message] = now
-        logger.warning("blue_green: %s", message)
+        logger.log(level, "blue_green: %s", message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +269,7 @@ async def handle_request(
             color = split.color_for(bucket_of(user_id))
     base = settings.origins[color]
     if isinstance(base, OriginNotConfigured):
-        logger.error("blue_green: %s", base)
+        _warn(str(base), logging.ERROR)
         return PlainTextResponse(MISCONFIGURED_BODY, status_code=502)
     import httpx
 

@@ -158,6 +158,8 @@ class Settings:
             if tokens is None:
                 raise OriginNotConfigured(f"no KV binding {binding!r} for the tokens")
         except OriginNotConfigured as exc:
+            # Logged once per env; requests then get a 502 without a log line each.
+            logger.error("edge_auth: %s; requests with a token get 502 until fixed", exc)
             origin = exc
         return cls(
             realm=_var(env, "REALM", DEFAULT_REALM).replace('"', ""),
@@ -217,7 +219,6 @@ async def handle_request(
         return _unauthorized(settings.realm, INVALID_BODY, invalid=True)
     base = settings.origin
     if isinstance(base, OriginNotConfigured):
-        logger.error("edge_auth: %s", base)
         return PlainTextResponse(MISCONFIGURED_BODY, status_code=502)
 
     try:

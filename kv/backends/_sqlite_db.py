@@ -21,7 +21,7 @@ import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from kv.backends.base import Buffer
 from kv.errors import StoreCorrupt, StoreUnavailable
@@ -99,7 +99,9 @@ def parse_url(url: str) -> tuple[str, str, float]:
     The path is everything after ``sqlite://``, so ``sqlite:///data/kv.sqlite3`` is
     ``/data/kv.sqlite3``: by URL rules a sqlite URL path is always absolute.
     """
-    parts = urlsplit(url)
+    # The path is taken literally (no percent-decoding, no #fragment): the URLs the
+    # CLI and the config build by pasting a file path must name exactly that file.
+    parts = urlsplit(url, allow_fragments=False)
     if parts.scheme != "sqlite":
         raise ValueError(f"Not a SQLite store URL: {url!r} (expected sqlite:///path)")
     if parts.netloc not in ("", "localhost"):
@@ -107,7 +109,7 @@ def parse_url(url: str) -> tuple[str, str, float]:
             f"Invalid SQLite store URL {url!r}: it names host {parts.netloc!r}; "
             "use three slashes, sqlite:///path/to/kv.sqlite3"
         )
-    path = unquote(parts.path)
+    path = parts.path
     if path.strip("/") == "":
         raise ValueError(f"Invalid SQLite store URL {url!r}: it names no file")
     options: dict[str, str] = {}

@@ -36,7 +36,6 @@ import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import quote
 
 from kv.backends import _sqlite_db as db
 from kv.backends._sqlite_expiry import Reclaimer
@@ -93,7 +92,7 @@ class SQLiteStore:
         if busy_timeout < 0:
             raise ValueError(f"Invalid SQLite busy timeout {busy_timeout!r}: must be >= 0 seconds")
         self.path = Path(path).absolute()
-        self.url = url or "sqlite://" + quote(str(self.path))
+        self.url = url or f"sqlite://{self.path}"
         self.synchronous = mode
         self.busy_timeout = busy_timeout
         self._reader: sqlite3.Connection | None = None

@@ -47,8 +47,8 @@ def _run_script(tmp_path: Path, name: str, source: str, *args: str) -> Proc:
 
 
 def test_sqlite_url_path_is_absolute_and_options_parse(tmp_path: Path) -> None:
-    store = SQLiteStore.from_url(f"sqlite://{tmp_path}/a%20b/kv.sqlite3?synchronous=FULL")
-    assert store.path == tmp_path / "a b" / "kv.sqlite3"
+    store = SQLiteStore.from_url(f"sqlite://{tmp_path}/a%20b #1/kv.sqlite3?synchronous=FULL")
+    assert store.path == tmp_path / "a%20b #1" / "kv.sqlite3"  # literal, as pasted
     assert store.synchronous == "full"
     # By URL rules the path after the third slash is absolute: documented in docs/kv.md.
     assert SQLiteStore.from_url("sqlite:///relative/kv.sqlite3").path == Path(

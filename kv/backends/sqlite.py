@@ -59,8 +59,9 @@ __all__ = ["SQLiteStore"]
 
 # Stores of this process, so a fork() child drops the connections it inherited.
 _STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
-# Connections inherited across fork(): never used or closed in the child (closing them
-# could disturb the parent's locks; sqlite.org/howtocorrupt.html §2.6).
+# Connections inherited across fork(): never used or closed in the child, whose copy of
+# SQLite's lock bookkeeping describes the parent (sqlite.org/howtocorrupt.html,
+# "Carrying an open database connection across a fork()").
 _INHERITED: list[sqlite3.Connection] = []
 
 

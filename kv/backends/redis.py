@@ -34,31 +34,25 @@ replies become ``StoreUnavailable`` within about ``REDIS_CONNECT_TIMEOUT`` +
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 from kv.backends import _redis_scripts as scripts
+from kv.backends._redis_client import new_client, redact, unavailable_as_store_error
 from kv.backends.base import Buffer, Entry, KeyInfo, StreamEntry, WriteOp
 from kv.errors import StoreUnavailable
 from kv.invalidation import encode_invalidation
 from kv.limits import (
     INVALIDATION_CHANNEL,
     REDIS_BLOB_GRACE,
-    REDIS_CONNECT_TIMEOUT,
     REDIS_DELETE_BATCH,
-    REDIS_HEALTH_CHECK_INTERVAL,
     REDIS_INLINE_MAX_BYTES,
     REDIS_LIST_BATCH_MIN,
     REDIS_NATIVE_TTL_MARGIN,
-    REDIS_RETRIES,
-    REDIS_RETRY_BACKOFF_BASE,
-    REDIS_RETRY_BACKOFF_CAP,
-    REDIS_SOCKET_TIMEOUT,
 )
 
 if TYPE_CHECKING:
@@ -68,11 +62,6 @@ if TYPE_CHECKING:
 REGISTRY_KEY = b"ew:namespaces"
 _FIELDS = ("v", "b", "e", "m")  # HMGET order of an entry hash
 _GRACE_MS = str(REDIS_BLOB_GRACE * 1000).encode()
-
-# Error replies redis-py keeps as plain ResponseError that mean "Redis is there but
-# cannot serve this now" (a failed RDB save stops writes; too few replicas): a 503.
-# A pipeline error message is prefixed with "Command # n (...) of pipeline caused error: ".
-_UNAVAILABLE_REPLY = re.compile(r"(^|error: )(MISCONF|NOREPLICAS)\b")
 
 _Raw = list[bytes | None]  # an HMGET reply of _FIELDS
 
@@ -84,16 +73,6 @@ def namespace_prefix(namespace: str) -> bytes:
 
 def _parse_expiration(raw: bytes | None) -> float | None:
     return float(raw) if raw else None
-
-
-def _redact(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _native_expire_ms(expiration: float | None) -> int | None:
@@ -126,7 +105,7 @@ class RedisStore:
 
     def __init__(self, url: str) -> None:
         #: The URL for banners and messages, with any password masked.
-        self.url = _redact(url)
+        self.url = redact(url)
         self._url = url
         #: Identifies this store (this location) in invalidation messages it publishes.
         self.origin = uuid.uuid4().hex
@@ -150,53 +129,12 @@ class RedisStore:
         """The client for the running event loop (a pool is bound to one loop)."""
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
-            from redis.asyncio import Redis
-            from redis.asyncio.retry import Retry
-            from redis.backoff import ExponentialBackoff
-            from redis.exceptions import ConnectionError as RedisConnectionError
-
-            self._client = Redis.from_url(
-                self._url,
-                socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
-                socket_timeout=REDIS_SOCKET_TIMEOUT,
-                # Retry a dropped connection (Redis restarted, idle socket cut), never a
-                # timeout: a slow Redis would then cost twice the budget before the 503.
-                retry=Retry(
-                    ExponentialBackoff(cap=REDIS_RETRY_BACKOFF_CAP, base=REDIS_RETRY_BACKOFF_BASE),
-                    REDIS_RETRIES,
-                    supported_errors=(RedisConnectionError,),
-                ),
-                health_check_interval=REDIS_HEALTH_CHECK_INTERVAL,
-            )
+            self._client = new_client(self._url)
             self._client_loop = loop
         return self._client
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        """Turn "Redis cannot answer" into ``StoreUnavailable``; let real bugs through."""
-        from redis import exceptions as rex
-
-        unavailable = (
-            rex.ConnectionError,  # also LOADING (BusyLoadingError) and failed AUTH
-            rex.TimeoutError,
-            rex.ReadOnlyError,  # a replica, e.g. right after a failover
-            rex.OutOfMemoryError,  # maxmemory reached with noeviction: writes refused
-            rex.MasterDownError,
-            rex.TryAgainError,
-            rex.ClusterDownError,
-            OSError,
-            TimeoutError,
-        )
-        try:
-            yield
-        except unavailable as exc:
-            code = getattr(exc, "status_code", None)
-            detail = f"{code} {exc}" if code and not str(exc).startswith(str(code)) else str(exc)
-            raise StoreUnavailable(f"{self.url}: {detail}") from exc
-        except rex.ResponseError as exc:
-            if _UNAVAILABLE_REPLY.search(str(exc)):
-                raise StoreUnavailable(f"{self.url}: {exc}") from exc
-            raise
+    def _errors(self) -> AbstractContextManager[None]:
+        return unavailable_as_store_error(self.url)
 
     def pubsub(self) -> PubSub:
         """A pub/sub connection on this store's Redis (for ``kv.invalidation``); it

@@ -179,6 +179,24 @@ class PubSubInvalidator:
 
 #: ``[kv] invalidation`` values (runtime/config.py validates the field).
 INVALIDATION_MODES = ("none", "pubsub")
+#: Store URL schemes whose stores publish invalidations.
+PUBSUB_SCHEMES = ("redis", "rediss")
+
+
+def check_invalidation(store_url: str, mode: str) -> None:
+    """Validate ``[kv] invalidation`` against the store URL before serving (no I/O).
+
+    ``ValueError`` says what is wrong and what is allowed.
+    """
+    if mode not in INVALIDATION_MODES:
+        allowed = ", ".join(repr(m) for m in INVALIDATION_MODES)
+        raise ValueError(f"[kv] invalidation = {mode!r} is not supported: allowed are {allowed}")
+    scheme = store_url.split("://", 1)[0] if "://" in store_url else ""
+    if mode == "pubsub" and scheme not in PUBSUB_SCHEMES:
+        raise ValueError(
+            f'[kv] invalidation = "pubsub" needs a redis:// store, not {store_url}: '
+            'use a Redis store or invalidation = "none"'
+        )
 
 
 async def start_invalidation(

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from runtime.errors import WorkerLoadError
+from runtime.errors import ConfigError, WorkerLoadError
 from runtime.limits import SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT
 
 if TYPE_CHECKING:
@@ -210,6 +210,13 @@ def run_serve(options: ServeOptions) -> int:
     except WorkerLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    # H6: [kv] invalidation = "pubsub" needs a Redis store; say so before binding.
+    from kv.invalidation import check_invalidation
+
+    try:
+        check_invalidation(config.kv.store_url, config.kv.invalidation)
+    except ValueError as exc:
+        raise ConfigError(f"{config.path}: {exc}") from exc
     try:
         asyncio.run(_check_store(config.kv.store_url))
     except Exception as exc:

@@ -229,3 +229,11 @@ def test_scale_out_workers_2_processes_invalidate_each_other(
         _eventually(everyone_sees_new, timeout=2.0)
     finally:
         location.stop()
+
+
+def test_scale_out_serve_pubsub_without_redis_is_a_config_error(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "app", "memory", "pubsub")
+    proc = edgeworks("serve", "--port", "0", cwd=project)
+    assert proc.wait(timeout=20) == 2
+    assert 'invalidation = "pubsub" needs a redis:// store' in proc.output
+    assert "Listening" not in proc.output

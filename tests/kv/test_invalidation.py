@@ -189,3 +189,15 @@ async def test_start_invalidation_modes(redis_url: str) -> None:
     assert invalidator is not None and invalidator.subscribed.is_set()
     await invalidator.aclose()
     await store.aclose()
+
+
+def test_check_invalidation_against_store_url() -> None:
+    from kv.invalidation import check_invalidation
+
+    check_invalidation("redis://h:6379/0", "pubsub")
+    check_invalidation("rediss://h:6380/0", "pubsub")
+    check_invalidation("sqlite:///x.sqlite3", "none")
+    with pytest.raises(ValueError, match="needs a redis:// store, not sqlite:///x"):
+        check_invalidation("sqlite:///x.sqlite3", "pubsub")
+    with pytest.raises(ValueError, match="allowed are 'none', 'pubsub'"):
+        check_invalidation("redis://h/0", "gossip")

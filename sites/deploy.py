@@ -178,7 +178,8 @@ async def deploy(
     look the same. Serving options are recorded in the manifest, so the handler
     needs nothing else.
     """
-    from kv.backends.base import WriteOp
+    from kv import WriteOp
+    from kv.bulk import write_batch
 
     _check_options(html_handling, not_found_handling, keep)
     root = os.fspath(bucket)
@@ -304,7 +305,7 @@ async def deploy(
         nonlocal sent
         async with semaphore:
             ops = await asyncio.to_thread(load, batch)
-            await namespace.store.write_batch(namespace.id, ops)
+            await write_batch(namespace, ops)
         sent += len(batch)
         if progress is not None:
             progress("upload", sent, total)
@@ -343,7 +344,7 @@ async def deploy(
     doomed = stale + old_manifests
     for start in range(0, len(doomed), limits.UPLOAD_BATCH_KEYS):
         chunk = doomed[start : start + limits.UPLOAD_BATCH_KEYS]
-        await namespace.store.write_batch(namespace.id, [WriteOp(key, None) for key in chunk])
+        await write_batch(namespace, [WriteOp(key, None) for key in chunk])
     changes += [FileChange("-", key, key, 0) for key in stale]
     return DeployResult(
         uploaded, unchanged, len(stale), new.version, warnings, changes, False, True

@@ -155,14 +155,15 @@ async def test_deploy_lists_every_offender(tmp_path: Path, bucket: Make, ns: KVN
 async def test_deploy_failed_upload_keeps_live_version(
     bucket: Make, spy: SpyStore, spy_ns: KVNamespace
 ) -> None:
-    from kv import StoreUnavailable
+    from kv import KVError
 
     root = bucket(SITE)
     await deploy(root, spy_ns)
     (root / "index.html").write_text("<h1>v2</h1>")
     spy.fail_batches = True
-    with pytest.raises(StoreUnavailable):
+    with pytest.raises(KVError) as info:
         await deploy(root, spy_ns)
+    assert info.value.status == 503
     spy.fail_batches = False
     manifest = await current_manifest(spy_ns)
     assert manifest is not None and manifest.version == 1

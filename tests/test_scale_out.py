@@ -141,6 +141,7 @@ def test_scale_out_concurrent_writers_one_key_last_write_wins(
     a, b, _ = trio
     written: dict[str, list[str]] = {"a": [], "b": []}
     errors: list[str] = []
+    newest_other_seen = {"a": -1, "b": -1}
 
     def writer(name: str, location: Location) -> None:
         with httpx.Client(base_url=location.url, timeout=10) as http:
@@ -155,6 +156,12 @@ def test_scale_out_concurrent_writers_one_key_last_write_wins(
                 other = "a-" if name == "b" else "b-"
                 if seen != value and not seen.startswith(other):
                     errors.append(f"{name} wrote {value}, read {seen}")
+                # monotonic reads at this location: never an older write of the other
+                if seen.startswith(other):
+                    index = int(seen.split("-")[1])
+                    if index < newest_other_seen[name]:
+                        errors.append(f"{name} read {seen} after {other}{newest_other_seen[name]}")
+                    newest_other_seen[name] = index
 
     threads = [
         threading.Thread(target=writer, args=("a", a)),

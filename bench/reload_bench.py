@@ -12,7 +12,8 @@ For each server, in the same run on the same machine:
   the new string; the time from the save to that response. p50, p95, max.
 - cold start: process start -> first 200 response (median of STARTS).
 - idle RSS: resident memory after a few requests, summed over the process
-  tree (uvicorn --reload runs a supervisor plus a worker process).
+  tree (uvicorn --reload runs a supervisor plus a worker process); and
+  again after all the edits (old generations must not pile up).
 
 The baseline is `uvicorn --reload` serving an equivalent starlette app (one
 route answering a plain-text string), the usual way to get reload in Python.
@@ -159,7 +160,7 @@ class Server:
         finally:
             self.stop(proc)
 
-    def reloads(self) -> tuple[list[float], int]:
+    def reloads(self) -> tuple[list[float], int, int]:
         self.write("hello")
         port = free_port()
         proc = self.start(port)
@@ -178,7 +179,7 @@ class Server:
                 seen = wait_for(port, lambda status, body, e=expected: status == 200 and body == e)
                 latencies.append(seen - saved)
                 time.sleep(PAUSE_S)
-            return latencies, rss
+            return latencies, rss, tree_rss_kib(proc.pid)
         finally:
             self.stop(proc)
 
@@ -231,13 +232,14 @@ def main() -> None:
             for server in servers:
                 starts[server.name].append(server.cold_start())
         for server in servers:
-            latencies, rss = server.reloads()
+            latencies, rss, rss_after = server.reloads()
             results[server.name] = {
                 "reload_p50_ms": statistics.median(latencies) * 1000,
                 "reload_p95_ms": pct(latencies, 0.95) * 1000,
                 "reload_max_ms": max(latencies) * 1000,
                 "cold_start_ms": statistics.median(starts[server.name]) * 1000,
                 "idle_rss_mib": rss / 1024,
+                "rss_after_mib": rss_after / 1024,
             }
     finally:
         for server in servers:
@@ -252,6 +254,7 @@ def main() -> None:
         "reload_max_ms",
         "cold_start_ms",
         "idle_rss_mib",
+        "rss_after_mib",
     ):
         ours, base = results[edgeworks.name][metric], results[uvicorn.name][metric]
         print(f"{metric:<16}{ours:>18.1f}{base:>18.1f}{ours / base:>9.2f}x")

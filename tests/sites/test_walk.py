@@ -159,15 +159,13 @@ def test_content_type_pinned_table(name: str, expected: str) -> None:
 def test_content_type_ignores_host_tables(monkeypatch: pytest.MonkeyPatch) -> None:
     import mimetypes
 
+    from sites import _mime
+
+    # A host whose tables say .js is text/plain (Windows registry, odd /etc/mime.types).
     monkeypatch.setitem(mimetypes.types_map, ".js", "text/plain")
-    mimetypes.add_type("text/plain", ".js")
-    assert content_type("app.js") == "text/javascript; charset=utf-8"
-
-
-def test_hash_files_reports_files_that_vanish_or_cannot_be_read(bucket: Make) -> None:
-    root = bucket({"a.txt": "a", "b.txt": "b"})
-    files, _ = walk_bucket(root)
-    (root / "b.txt").unlink()  # gone between the walk and the read
-    digests, errors = hash_files(files)
-    assert list(digests) == ["a.txt"]
-    assert len(errors) == 1 and errors[0].startswith("b.txt: cannot read")
+    monkeypatch.setattr(mimetypes, "guess_type", lambda *a, **k: ("text/plain", None))
+    _mime._table.cache_clear()
+    try:
+        assert content_type("app.js") == "text/javascript; charset=utf-8"
+    finally:
+        _mime._table.cache_clear()

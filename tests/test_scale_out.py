@@ -46,6 +46,7 @@ class Location:
     """One ``edgeworks serve`` process and an HTTP client for it."""
 
     def __init__(self, project: Path, *extra: str, ready: bool = True) -> None:
+        self.cwd = project
         self.proc: Proc = edgeworks("serve", "--port", "0", *extra, cwd=project)
         self.url = ""
         self.http = httpx.Client(timeout=10)  # gets its base_url once the process is up
@@ -244,3 +245,15 @@ def test_scale_out_serve_pubsub_without_redis_is_a_config_error(tmp_path: Path) 
     assert proc.wait(timeout=20) == 2
     assert 'invalidation = "pubsub" needs a redis:// store' in proc.output
     assert "Listening" not in proc.output
+
+
+def test_scale_out_cli_write_invalidates_serving_locations(
+    trio: tuple[Location, Location, Location],
+) -> None:
+    a, b, _ = trio
+    a.put("cli-k", "old")
+    assert b.get("cli-k").text == "old"
+    cli = edgeworks("kv", "key", "put", "cli-k", "from-cli", "--binding", "KV", cwd=a.cwd)
+    assert cli.wait(timeout=20) == 0, cli.output
+    _eventually(lambda: b.get("cli-k").text == "from-cli", timeout=1.0)
+    _eventually(lambda: a.get("cli-k").text == "from-cli", timeout=1.0)

@@ -35,6 +35,7 @@ Settings ([vars]; only ``ORIGIN`` is required)::
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import re
@@ -139,6 +140,9 @@ class Settings:
 
     realm: str
     auth_cookie: str
+    #: 401 answers, built once: no token at all / a token that is not valid
+    missing: PlainTextResponse
+    invalid: PlainTextResponse
     tokens: Any
     token_prefix: str
     cache_ttl: int
@@ -161,8 +165,11 @@ class Settings:
             # Logged once per env; requests then get a 502 without a log line each.
             logger.error("edge_auth: %s; requests with a token get 502 until fixed", exc)
             origin = exc
+        realm = _var(env, "REALM", DEFAULT_REALM).replace('"', "")
         return cls(
-            realm=_var(env, "REALM", DEFAULT_REALM).replace('"', ""),
+            realm=realm,
+            missing=_unauthorized(realm, MISSING_BODY, invalid=False),
+            invalid=_unauthorized(realm, INVALID_BODY, invalid=True),
             auth_cookie=_var(env, "AUTH_COOKIE", DEFAULT_AUTH_COOKIE),
             tokens=tokens,
             token_prefix=_var(env, "TOKEN_PREFIX", DEFAULT_TOKEN_PREFIX),
@@ -197,6 +204,14 @@ def _unauthorized(realm: str, body: str, *, invalid: bool) -> PlainTextResponse:
     return PlainTextResponse(body, status_code=401, headers={"WWW-Authenticate": challenge})
 
 
+def _copy(template: PlainTextResponse) -> PlainTextResponse:
+    """A fresh copy of a response built once (rejections are the hot path: this skips
+    re-encoding the headers; the copy has its own header list, so changing it is safe)."""
+    response = copy.copy(template)
+    response.raw_headers = list(template.raw_headers)
+    return response
+
+
 def _without_cookie(cookie_header: str, name: str) -> str:
     """The ``Cookie`` header minus the cookie ``name``."""
     jar = SimpleCookie()
@@ -214,9 +229,9 @@ async def handle_request(
     settings = settings_for(env)
     token, from_header = presented_token(request, settings.auth_cookie)
     if token is None:
-        return _unauthorized(settings.realm, MISSING_BODY, invalid=False)
+        return _copy(settings.missing)
     if not well_formed(token):
-        return _unauthorized(settings.realm, INVALID_BODY, invalid=True)
+        return _copy(settings.invalid)
     base = settings.origin
     if isinstance(base, OriginNotConfigured):
         return PlainTextResponse(MISCONFIGURED_BODY, status_code=502)
@@ -229,7 +244,7 @@ async def handle_request(
         logger.error("edge_auth: token lookup failed: %s", exc)
         return PlainTextResponse(UNAVAILABLE_BODY, status_code=503)
     if found.value is None:
-        return _unauthorized(settings.realm, INVALID_BODY, invalid=True)
+        return _copy(settings.invalid)
     principal = parse_principal(found.value, found.metadata)
     if principal is None:
         logger.warning(
@@ -237,7 +252,7 @@ async def handle_request(
             'printable user id, metadata {"scopes": [...]}); refusing it',
             _fingerprint(token),
         )
-        return _unauthorized(settings.realm, INVALID_BODY, invalid=True)
+        return _copy(settings.invalid)
     if settings.required_scope and settings.required_scope not in principal.scopes:
         return PlainTextResponse(FORBIDDEN_BODY, status_code=403)
 

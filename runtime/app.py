@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kv.errors import KVError
+from kv import KVError, operation_budget
 from runtime._cpu import CpuInterrupt, guarded
 from runtime._fetch import _current
 from runtime.errorpage import Mode, error_response, wants_html
@@ -176,6 +176,9 @@ class EdgeworksApp:
         ctx = host.context()
         token = _current.set(ctx)
         args = (request, generation.env, ctx)[: worker.arity]
+        budget = operation_budget(limits.kv_operations) if limits.kv_operations else None
+        if budget is not None:
+            budget.__enter__()
         task = host.wall_start()
         try:
             try:
@@ -187,6 +190,8 @@ class EdgeworksApp:
                 host.wall_end(task)
             return await self._send(result, scope, receive, send)
         finally:
+            if budget is not None:
+                budget.__exit__(None, None, None)
             _current.reset(token)
             ctx.flush(host.run_later)
 

@@ -53,11 +53,13 @@ class RuntimeLimits:
     subrequests: int = DEFAULT_SUBREQUESTS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     drain_ms: int = DEFAULT_DRAIN_MS
+    #: KV operations per request (Workers: 1000); ``None`` = not counted (the default)
+    kv_operations: int | None = None
 
     @classmethod
     def from_config(cls, limits: Any) -> RuntimeLimits:
         """From ``config.limits`` (any object with these attribute names)."""
-        names = ("cpu_ms", "wall_ms", "subrequests", "max_body_bytes", "drain_ms")
+        names = ("cpu_ms", "wall_ms", "subrequests", "max_body_bytes", "drain_ms", "kv_operations")
         return cls(**{n: getattr(limits, n) for n in names if hasattr(limits, n)})
 
 

@@ -324,3 +324,56 @@ async def test_app_unmocked_fetch_fails_loudly(tmp_path: Path) -> None:
         r = await client.get("/")
     assert r.status_code == 500
     assert "outbound fetch to https://example.com/ is not mocked" in r.text
+
+
+@pytest.mark.parametrize(
+    "raise_", ["KeyboardInterrupt()", "SystemExit(0)", "RecursionError()", "Custom()"]
+)
+async def test_app_base_exceptions_are_500_and_server_keeps_going(
+    tmp_path: Path, raise_: str
+) -> None:
+    path = worker(
+        tmp_path,
+        f"""
+        from starlette.responses import Response
+        class Custom(BaseException):
+            pass
+        async def handle_request(request):
+            if request.url.path == "/ok":
+                return Response("ok")
+            raise {raise_}
+        """,
+    )
+    async with WorkerClient(path) as client:
+        r = await client.get("/")
+        after = await client.get("/ok")
+    assert r.status_code == 500
+    assert (after.status_code, after.text) == (200, "ok")
+
+
+async def test_app_none_return_names_the_type(tmp_path: Path) -> None:
+    path = worker(tmp_path, "async def handle_request(request):\n    return None\n")
+    async with WorkerClient(path) as client:
+        r = await client.get("/")
+    assert r.status_code == 500 and "handle_request returned NoneType" in r.text
+
+
+async def test_app_kv_operation_budget_when_enabled(tmp_path: Path) -> None:
+    path = worker(
+        tmp_path,
+        """
+        from starlette.responses import Response
+        async def handle_request(request, env):
+            for _ in range(int(request.query_params["n"])):
+                await env.KV.get("k")
+            return Response("ok")
+        """,
+    )
+    limits = RuntimeLimits(kv_operations=3)
+    async with WorkerClient(path, kv={"KV": {}}, limits=limits) as client:
+        assert (await client.get("/?n=3")).status_code == 200
+        over = await client.get("/?n=4")
+        assert (await client.get("/?n=3")).status_code == 200  # counted per request
+    assert over.status_code == 500 and "429" in over.text
+    async with WorkerClient(path, kv={"KV": {}}) as client:  # off by default
+        assert (await client.get("/?n=1001")).status_code == 200

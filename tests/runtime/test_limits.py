@@ -184,3 +184,14 @@ async def test_cancelled_handler_may_await_cleanup(tmp_path: Path) -> None:
         r = await client.get("/")
         module = client.host.current.worker.module  # type: ignore[union-attr]
     assert r.status_code == 504 and module.CLEANED == [True]
+
+
+async def test_cpu_limit_under_concurrent_load_hits_only_runaways(runaway: Path) -> None:
+    # Spinners, sleepers and normal requests interleaved: only spinners get 503, and
+    # every interrupt lands in a spinning handler (never in the loop or another request).
+    async with WorkerClient(runaway, limits=RuntimeLimits(cpu_ms=50, wall_ms=5000)) as client:
+        paths = ["/spin" if i % 10 == 0 else "/yielding" if i % 3 == 0 else "/" for i in range(60)]
+        results = await asyncio.gather(*(client.get(path) for path in paths))
+    for path, r in zip(paths, results, strict=True):
+        expected = 503 if path == "/spin" else 200
+        assert r.status_code == expected, (path, r.status_code, r.text)

@@ -190,10 +190,12 @@ class EdgeworksApp:
                 host.wall_end(task)
             return await self._send(result, scope, receive, send)
         finally:
+            # wait_until tasks start here and copy this context: their fetches count
+            # against this request's subrequests (as on Workers) and use its transport.
+            ctx.flush(host.run_later)
             if budget is not None:
                 budget.__exit__(None, None, None)
             _current.reset(token)
-            ctx.flush(host.run_later)
 
     async def _on_error(
         self,

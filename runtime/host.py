@@ -265,5 +265,5 @@ class WorkerHost:
             except TimeoutError:
                 raise TimeoutError(MSG_WALL_EXCEEDED) from None
         finally:
-            _current.reset(token)
             ctx.flush(self.run_later)
+            _current.reset(token)

@@ -377,3 +377,24 @@ async def test_app_kv_operation_budget_when_enabled(tmp_path: Path) -> None:
     assert over.status_code == 500 and "429" in over.text
     async with WorkerClient(path, kv={"KV": {}}) as client:  # off by default
         assert (await client.get("/?n=1001")).status_code == 200
+
+
+async def test_app_wait_until_fetch_uses_the_request_context(tmp_path: Path) -> None:
+    path = worker(
+        tmp_path,
+        """
+        from starlette.responses import Response
+        from runtime import fetch
+        SEEN = []
+        async def later():
+            SEEN.append((await fetch("https://api.example/later")).status_code)
+        async def handle_request(request, env, ctx):
+            ctx.wait_until(later())
+            return Response("ok")
+        """,
+    )
+    transport = httpx.MockTransport(lambda request: httpx.Response(202))
+    async with WorkerClient(path, transport=transport) as client:
+        await client.get("/")
+        module = client.host.current.worker.module  # type: ignore[union-attr]
+    assert module.SEEN == [202]  # the mock transport, never the network

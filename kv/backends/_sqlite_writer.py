@@ -187,6 +187,8 @@ class Writer:
                 try:
                     result = job.work(conn)
                 except Exception as exc:
+                    if not conn.in_transaction:
+                        raise  # SQLite rolled everything back (disk full, I/O error)
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
                     failed.append((job, exc))

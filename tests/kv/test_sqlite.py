@@ -271,6 +271,40 @@ async def test_sqlite_full_disk_fails_writes_with_503_and_recovers(tmp_path: Pat
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+async def test_sqlite_full_disk_inside_a_group_fails_with_503_not_a_savepoint_error(
+    tmp_path: Path,
+) -> None:
+    async with SQLiteStore(tmp_path / "kv.sqlite3") as store:
+        await store.put("ns", "before", b"kept", None, None)
+        pages = await store._writer.run(
+            lambda conn: conn.execute("PRAGMA page_count").fetchone()[0], transaction=False
+        )
+        await store._writer.run(
+            lambda conn: conn.execute(f"PRAGMA max_page_count = {pages + 2}"), transaction=False
+        )
+        gate = threading.Event()
+        blocker = store._writer.submit(lambda conn: gate.wait(), transaction=False)
+        small = store.put("ns", "small", b"s", None, None)
+        big = store.put("ns", "big", b"x" * 300_000, None, None)
+        waiting = asyncio.gather(small, big, return_exceptions=True)
+        while store._writer._queue.qsize() < 2:
+            await asyncio.sleep(0)
+        gate.set()
+        small_result, big_result = await waiting
+        blocker.result()
+        assert isinstance(big_result, StoreUnavailable), big_result
+        assert "full" in str(big_result)
+        # SQLite rolls back the failing statement or the whole transaction: either the
+        # small put committed, or it failed with the same clear cause.
+        stored = await store.get("ns", "small", NOW)
+        if small_result is None:
+            assert stored is not None and stored.value == b"s"
+        else:
+            assert isinstance(small_result, StoreUnavailable) and stored is None
+        entry = await store.get("ns", "before", NOW)
+        assert entry is not None and entry.value == b"kept"
+
+
 # --- corrupt files ------------------------------------------------------------------------
 
 

@@ -191,3 +191,50 @@ async def test_watcher_sees_real_changes_and_skips_noise(tmp_path: Path) -> None
     finally:
         watcher.stop()
         await asyncio.to_thread(watcher.join, 5.0)
+
+
+async def test_watcher_polling_mode_sees_changes(tmp_path: Path) -> None:
+    # --poll / WATCHFILES_FORCE_POLLING: for network drives and bind mounts without inotify.
+    (tmp_path / "pkg").mkdir()
+    watcher = Watcher(WatchPlan(root=tmp_path), force_polling=True)
+    watcher.start()
+    try:
+        assert await asyncio.to_thread(watcher.wait_ready, 5.0)
+        (tmp_path / "pkg" / "mod.py").write_text("x = 1\n")
+        batch = await asyncio.wait_for(watcher.next_batch(), 5.0)
+        assert batch.paths[ChangeKind.CODE] == {tmp_path / "pkg" / "mod.py"}
+    finally:
+        watcher.stop()
+        await asyncio.to_thread(watcher.join, 5.0)
+
+
+async def test_watcher_restarts_after_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import watchfiles
+
+    import runtime._watch as watch_module
+
+    real_watch = watchfiles.watch
+    calls = []
+
+    def flaky_watch(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("inotify watch limit reached")
+        return real_watch(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(watchfiles, "watch", flaky_watch)
+    monkeypatch.setattr(watch_module, "DEV_WATCH_RESTART_DELAY_MS", 10)
+    watcher = Watcher(WatchPlan(root=tmp_path))
+    watcher.start()
+    try:
+        assert await asyncio.to_thread(watcher.wait_ready, 5.0)
+        (tmp_path / "worker.py").write_text("x = 1\n")
+        batch = await asyncio.wait_for(watcher.next_batch(), 5.0)
+        assert batch.kinds == {ChangeKind.CODE}
+    finally:
+        watcher.stop()
+        await asyncio.to_thread(watcher.join, 5.0)
+    assert len(calls) == 2
+    assert "file watcher failed; restarting it" in caplog.text

@@ -14,7 +14,9 @@ returns.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,7 +30,7 @@ from runtime.app import create_app
 from runtime.env import Env, build_env, env_from_config
 from runtime.host import RuntimeLimits, ScheduledEvent, WorkerHost
 from runtime.limits import MSG_UNMOCKED_FETCH
-from runtime.loader import load_worker
+from runtime.loader import LoadedWorker, load_worker
 
 if TYPE_CHECKING:
     from kv.backends.base import Store
@@ -109,6 +111,8 @@ class WorkerClient:
         self._store: Store | None = None
         self._host: WorkerHost | None = None
         self._http: httpx.AsyncClient | None = None
+        self._added_modules: list[str] = []
+        self._added_paths: list[str] = []
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -122,8 +126,9 @@ class WorkerClient:
         if self.config is not None:
             limits = limits or RuntimeLimits.from_config(self.config.limits)
             origin = origin or self.config.origin
+        root = self.config.root if self.config is not None else path.resolve().parent
         self._host = WorkerHost(
-            load_worker(path), env, limits=limits, origin=origin, fetcher=self.fetcher
+            self._load(path, root), env, limits=limits, origin=origin, fetcher=self.fetcher
         )
         app = create_app(self._host, mode="dev", access_log=False)
         self._http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
@@ -137,8 +142,28 @@ class WorkerClient:
     ) -> None:
         await self.aclose()
 
+    def _load(self, path: Path, root: Path) -> LoadedWorker:
+        """Load the worker, remembering which modules and sys.path entries that added,
+        so ``aclose`` can forget them: the next client (maybe another project with a
+        ``helpers.py`` of its own) imports its own project modules."""
+        modules_before = set(sys.modules)
+        path_before = set(sys.path)
+        worker = load_worker(path, project_root=root)
+        for name in set(sys.modules) - modules_before:
+            file = getattr(sys.modules[name], "__file__", None)
+            if isinstance(file, str) and Path(file).resolve().is_relative_to(root):
+                self._added_modules.append(name)
+        self._added_paths = [entry for entry in sys.path if entry not in path_before]
+        return worker
+
     async def aclose(self) -> None:
         """Finish background work and release the store and clients."""
+        for name in self._added_modules:
+            sys.modules.pop(name, None)
+        for entry in self._added_paths:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(entry)
+        self._added_modules, self._added_paths = [], []
         if self._http is not None:
             await self._http.aclose()
             self._http = None

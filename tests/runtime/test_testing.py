@@ -101,3 +101,23 @@ async def test_worker_client_needs_async_with(tmp_path: Path) -> None:
         client.env  # noqa: B018
     with pytest.raises(TypeError, match="needs a worker path or config="):
         WorkerClient()
+
+
+async def test_worker_client_projects_get_their_own_helper_modules(tmp_path: Path) -> None:
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "shared_helpers_for_test.py").write_text(f"NAME = {name!r}\n")
+        (folder / "worker.py").write_text(
+            textwrap.dedent(
+                """
+                from starlette.responses import Response
+                import shared_helpers_for_test
+                async def handle_request(request):
+                    return Response(shared_helpers_for_test.NAME)
+                """
+            )
+        )
+    for name in ("one", "two"):
+        async with WorkerClient(tmp_path / name / "worker.py") as client:
+            assert (await client.get("/")).text == name

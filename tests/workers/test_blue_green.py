@@ -416,3 +416,16 @@ def test_blue_green_real_origins_stream_through_as_they_are_produced(
         assert httpx.get(f"{origins['green'].url}/__release", timeout=5).status_code == 200
         received += b"".join(chunks)
     assert received == b"first\nsecond\n" + b"x" * 262144
+
+
+async def test_blue_green_passes_redirects_and_head_through_untouched() -> None:
+    def origin(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/old":
+            return httpx.Response(302, headers={"Location": "/new"})
+        return httpx.Response(200, content=b"body", headers={"X-Method": request.method})
+
+    async with client_for({"active": "blue"}, transport=httpx.MockTransport(origin)) as client:
+        moved = await client.get("/old")
+        head = await client.head("/page")
+    assert moved.status_code == 302 and moved.headers["location"] == "/new"  # not followed
+    assert head.status_code == 200 and head.headers["x-method"] == "HEAD" and head.content == b""

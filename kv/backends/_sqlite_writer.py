@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from kv.backends import _sqlite_db as db
@@ -30,12 +31,55 @@ Work = Callable[[sqlite3.Connection], Any]
 
 @dataclass(slots=True)
 class _Job:
+    """A write job and whoever waits for it: an awaiting task (``waiter`` on ``loop``,
+    completed with ``call_soon_threadsafe``: the cheapest hand-back to the loop) or,
+    for background work and other threads, a ``concurrent.futures.Future``."""
+
     work: Work
     transaction: bool  # False: runs alone, outside any transaction (open, quick_check)
     # The one statement (sql, params) that ``work`` executes, if so: alone in its
     # group it runs in autocommit mode, saving the BEGIN/COMMIT round trips.
     statement: tuple[str, Sequence[object]] | None = None
-    future: concurrent.futures.Future[Any] = field(default_factory=concurrent.futures.Future)
+    future: concurrent.futures.Future[Any] | None = None
+    waiter: asyncio.Future[Any] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> bool:
+        """False when the caller gave up before the job started: skip it."""
+        if self.waiter is not None:
+            # Read from the writer thread: racing a cancel only decides whether the
+            # write happens, as a cancel during the write would.
+            return not self.waiter.cancelled()
+        assert self.future is not None
+        return self.future.set_running_or_notify_cancel()
+
+    def resolve(self, result: Any) -> None:
+        if self.waiter is not None:
+            self._hand_back(self.waiter, result, None)
+        elif self.future is not None:
+            self.future.set_result(result)
+
+    def fail(self, error: BaseException) -> None:
+        if self.waiter is not None:
+            self._hand_back(self.waiter, None, error)
+        elif self.future is not None:
+            self.future.set_exception(error)
+
+    def _hand_back(
+        self, waiter: asyncio.Future[Any], result: Any, error: BaseException | None
+    ) -> None:
+        assert self.loop is not None
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            self.loop.call_soon_threadsafe(_settle, waiter, result, error)
+
+
+def _settle(waiter: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if waiter.done():  # cancelled meanwhile: the outcome is dropped
+        return
+    if error is not None:
+        waiter.set_exception(error)
+    else:
+        waiter.set_result(result)
 
 
 class Writer:
@@ -70,7 +114,12 @@ class Writer:
         statement: tuple[str, Sequence[object]] | None = None,
     ) -> concurrent.futures.Future[Any]:
         """Queue ``work(conn)``; with ``transaction`` it runs inside a write transaction."""
-        job = _Job(work, transaction, statement)
+        job = _Job(work, transaction, statement, future=concurrent.futures.Future())
+        self._enqueue(job)
+        assert job.future is not None
+        return job.future
+
+    def _enqueue(self, job: _Job) -> None:
         with self._lock:
             if self._closed:
                 raise StoreUnavailable(f"{self._name} is closed")
@@ -80,7 +129,6 @@ class Writer:
                 )
                 self._thread.start()
             self._queue.put(job)
-        return job.future
 
     async def run(
         self,
@@ -89,12 +137,15 @@ class Writer:
         transaction: bool = True,
         statement: tuple[str, Sequence[object]] | None = None,
     ) -> _T:
-        """Submit ``work`` and wait for it (committed, when ``transaction``)."""
-        future = self.submit(work, transaction=transaction, statement=statement)
-        # Cancelling the caller cancels a job that has not started (nothing is
-        # written); a job already running still finishes and commits.
-        result: _T = await asyncio.wrap_future(future)
-        return result
+        """Submit ``work`` and wait for it (committed, when ``transaction``).
+
+        Cancelling the caller cancels a job that has not started (nothing is
+        written); a job already running still finishes and commits.
+        """
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[_T] = loop.create_future()
+        self._enqueue(_Job(work, transaction, statement, waiter=waiter, loop=loop))
+        return await waiter
 
     async def close(self) -> None:
         """Finish queued jobs, close the connection and stop the thread."""
@@ -142,7 +193,7 @@ class Writer:
     def _process(self, batch: list[_Job]) -> None:
         group: list[_Job] = []
         for job in batch:
-            if not job.future.set_running_or_notify_cancel():
+            if not job.start():
                 continue  # its caller was cancelled before it started: nothing written
             if job.transaction:
                 group.append(job)
@@ -159,9 +210,9 @@ class Writer:
 
     def _alone(self, job: _Job) -> None:
         try:
-            job.future.set_result(job.work(self._connection()))
+            job.resolve(job.work(self._connection()))
         except BaseException as exc:
-            job.future.set_exception(self._error(exc))
+            job.fail(self._error(exc))
 
     def _commit(self, group: list[_Job]) -> None:
         if not group:
@@ -174,7 +225,7 @@ class Writer:
             db.begin_immediate(conn, self._busy_timeout)
         except BaseException as exc:
             for job in group:
-                job.future.set_exception(self._error(exc))
+                job.fail(self._error(exc))
             return
         done: list[tuple[_Job, Any]] = []
         failed: list[tuple[_Job, BaseException]] = []
@@ -201,21 +252,21 @@ class Writer:
                 conn.execute("ROLLBACK")
             # Nothing of this group was committed: every job fails with the cause.
             for job in group:
-                job.future.set_exception(self._error(exc))
+                job.fail(self._error(exc))
             return
         for job, result in done:
-            job.future.set_result(result)
+            job.resolve(result)
         for job, error in failed:
-            job.future.set_exception(self._error(error))
+            job.fail(self._error(error))
 
     def _autocommit(self, job: _Job, sql: str, params: Sequence[object]) -> None:
         """One statement, its own transaction: committed when ``execute`` returns."""
         try:
             db.execute_retrying(self._connection(), sql, params, self._busy_timeout)
         except BaseException as exc:
-            job.future.set_exception(self._error(exc))
+            job.fail(self._error(exc))
         else:
-            job.future.set_result(None)
+            job.resolve(None)
 
     def _error(self, exc: BaseException) -> BaseException:
         return self._translate(exc) if isinstance(exc, sqlite3.Error) else exc

@@ -2,7 +2,8 @@
 
 The request goes out through ``ctx.fetch`` (the runtime's shared HTTP client and
 subrequest limit): same method, path, query, headers (minus hop-by-hop ones) and
-body (streamed, not read into memory). The origin's ``httpx.Response`` comes back
+body (passed on as an async stream; the runtime has usually read it already to
+enforce its body limit). The origin's ``httpx.Response`` comes back
 unread; the runtime streams its body to the client unchanged (``aiter_raw``:
 ``Content-Encoding`` and ``Content-Length`` stay valid) minus hop-by-hop headers.
 """
@@ -123,7 +124,7 @@ async def forward(
     drop: Iterable[str] = (),
     add: Iterable[tuple[str, str]] = (),
 ) -> httpx.Response:
-    """Send ``request`` to the origin at ``base`` through ``ctx.fetch``; the body streams.
+    """Send ``request`` to the origin at ``base`` through ``ctx.fetch``.
 
     The returned response is unread: returned from a handler, the runtime streams
     it to the client (dropping its hop-by-hop headers).

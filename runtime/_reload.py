@@ -24,6 +24,7 @@ import importlib.util
 import linecache
 import sys
 import types
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
@@ -95,3 +96,20 @@ def fresh_import(root: Path, load: Callable[[], T]) -> T:
             sys.modules.pop(name, None)
         sys.modules.update(old)
         raise
+
+
+def snapshot(paths: Iterable[Path]) -> dict[Path, tuple[int, int]]:
+    """(size, crc32 of the content) of each file; (-1, 0) when it is missing.
+
+    Content rather than mtime: file timestamps can be as coarse as a kernel
+    tick, so two quick saves of the same size could look identical.
+    """
+    out = {}
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            out[path] = (-1, 0)
+        else:
+            out[path] = (len(data), zlib.crc32(data))
+    return out

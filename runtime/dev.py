@@ -27,34 +27,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import socket
 import sys
 import time
 import traceback
-import zlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
-from urllib.parse import parse_qs
 
+from runtime._devhttp import (
+    SCHEDULED_PATH,
+    STATUS_PATH,
+    ReloadStatus,
+    bind_socket,
+    configure_logging,
+    make_server,
+    scheduled_route,
+    status_route,
+    url_of,
+)
 from runtime._devpages import LIVE_RELOAD_PATH, LiveReload, inject_live_reload
-from runtime._reload import drop_stale_bytecode, fresh_import
+from runtime._devproject import (
+    DevOptions,
+    deploy_bucket,
+    load_dev_config,
+    open_dev_store,
+    render_banner,
+    store_url,
+    watch_plan,
+)
+from runtime._reload import drop_stale_bytecode, fresh_import, snapshot
 from runtime._watch import Batch, ChangeKind, Watcher, WatchPlan
 from runtime.errors import ConfigError, WorkerLoadError
 from runtime.limits import (
-    DEV_DEFAULT_HOST,
-    DEV_DEFAULT_PORT,
-    DEV_GRACEFUL_SHUTDOWN_S,
     DEV_LOAD_RETRIES,
     DEV_LOAD_SETTLE_MS,
     DEV_WATCH_READY_TIMEOUT_S,
 )
 
 if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Receive, Scope, Send
+    from starlette.types import ASGIApp
 
     from kv.backends.base import Store
     from runtime.config import Config
@@ -67,50 +79,6 @@ if TYPE_CHECKING:
 __all__ = ["SCHEDULED_PATH", "STATUS_PATH", "DevOptions", "DevServer", "run_dev"]
 
 logger = logging.getLogger("edgeworks.dev")
-
-STATUS_PATH = "/__edgeworks/status"
-SCHEDULED_PATH = "/__edgeworks/scheduled"
-MEMORY_STORE_URL = "memory://"
-PERSIST_FILENAME = "kv.sqlite3"
-
-
-@dataclass(frozen=True)
-class DevOptions:
-    """What ``edgeworks dev`` was asked for (CLI flags)."""
-
-    worker: Path | None = None  # a worker file given on the command line (overrides ``main``)
-    config: Path | None = None  # --config
-    host: str = DEV_DEFAULT_HOST
-    port: int = DEV_DEFAULT_PORT  # 0: a free port
-    kv: str | None = None  # --kv URL
-    persist_to: Path | None = None  # --persist-to DIR: SQLite store in DIR
-    ephemeral: bool = False  # --ephemeral: memory store
-    live_reload: bool | None = None  # None: on when the project has a [site]
-    force_polling: bool | None = None  # None: watchfiles decides (WATCHFILES_FORCE_POLLING)
-    locations: str | None = None  # --locations N|a,b,c (H6: runtime/locations.py)
-    cwd: Path | None = None
-
-
-@dataclass
-class ReloadStatus:
-    """What ``GET /__edgeworks/status`` reports."""
-
-    reloads: int = 0
-    last_trigger: str | None = None
-    last_reload_ms: float | None = None
-    error: str | None = None
-    started_at: float = field(default_factory=time.time)
-
-    def as_json(self, extra: Mapping[str, Any]) -> bytes:
-        data = {
-            "reloads": self.reloads,
-            "last_trigger": self.last_trigger,
-            "last_reload_ms": self.last_reload_ms,
-            "error": self.error,
-            "uptime_s": round(time.time() - self.started_at, 3),
-            **extra,
-        }
-        return json.dumps(data).encode()
 
 
 class DevServer:
@@ -145,63 +113,21 @@ class DevServer:
         self._hash_cache: Any = None
         self.cron: CronRunner | None = None
         self._loaded: dict[Path, tuple[int, int]] = {}  # (size, crc32) as last loaded
-        self._server: Any = None
 
     # --- configuration, store, env ----------------------------------------------------
 
-    def _cwd(self) -> Path:
-        return (self.options.cwd or Path.cwd()).absolute()
-
     def load_config(self) -> Config:
         """Read edgeworks.toml (+ .dev.vars); raises ``ConfigError``."""
-        from runtime.config import load_config, load_dev_vars
-
-        overrides: dict[str, Any] = {}
-        cwd = self._cwd()
-        if self.options.worker is not None:
-            worker = (cwd / self.options.worker).resolve()
-            overrides["main"] = str(worker)
-            cwd = worker.parent  # a bare worker's project is its folder
-        if self.options.kv is not None:
-            overrides["kv.store"] = self.options.kv
-        config = load_config(self.options.config, cwd=cwd, overrides=overrides)
-        return config.with_secrets(load_dev_vars(config), source=str(config.dev_vars_path))
+        return load_dev_config(self.options)
 
     def store_url(self, config: Config) -> str:
-        """The store dev uses: --ephemeral, --persist-to DIR, else the config's (``--kv``)."""
-        if self.options.ephemeral:
-            return MEMORY_STORE_URL
-        if self.options.persist_to is not None:
-            folder = (self._cwd() / self.options.persist_to).resolve()
-            folder.mkdir(parents=True, exist_ok=True)
-            return "sqlite:///" + str(folder / PERSIST_FILENAME).lstrip("/")
-        return config.kv.store_url
-
-    async def _open_store(self, config: Config) -> Store:
-        from kv.backends import open_store
-
-        url = self.store_url(config)
-        path = _sqlite_path(url)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        store = open_store(url)
-        await store.check()
-        return store
+        return store_url(self.options, config)
 
     def build_env(self, config: Config, store: Store) -> Env:
         """The bindings of ``config`` over ``store``, with no edge cache (strong reads)."""
         from runtime.env import env_from_config
 
         return env_from_config(config, store, cache=None)
-
-    def watch_plan(self, config: Config) -> WatchPlan:
-        worker_root = config.root
-        return WatchPlan(
-            root=worker_root,
-            config_file=config.path,
-            dev_vars=config.dev_vars_path,
-            bucket=config.site.bucket if config.site is not None else None,
-        )
 
     # --- loading the worker ----------------------------------------------------------
 
@@ -223,7 +149,7 @@ class DevServer:
         drop_stale_bytecode(changed)
         attempt = 0
         while True:
-            before = _snapshot(changed)
+            before = snapshot(changed)
             self._loaded.update(before)
             try:
                 return self.load_worker(config)
@@ -232,7 +158,7 @@ class DevServer:
                 if attempt > DEV_LOAD_RETRIES:
                     raise
                 await asyncio.sleep(DEV_LOAD_SETTLE_MS / 1000)
-                after = _snapshot(changed)
+                after = snapshot(changed)
                 if after == before and not any(size <= 0 for size, _crc in after.values()):
                     raise
                 drop_stale_bytecode(changed)
@@ -240,29 +166,14 @@ class DevServer:
     # --- sites ---------------------------------------------------------------------------
 
     async def deploy_site(self, config: Config, changed: set[Path] | None = None) -> str | None:
-        """Deploy the bucket into the local ``__STATIC_CONTENT`` namespace (changed files only
-        are re-read when ``changed`` is given). Returns the one-line summary."""
-        if config.site is None or self.store is None:
+        """Redeploy the bucket (only ``changed`` files are re-read); the summary line."""
+        if self.store is None:
             return None
-        from kv import KVNamespace
-        from sites import HashCache, deploy
+        if self._hash_cache is None and config.site is not None:
+            from sites import HashCache
 
-        if self._hash_cache is None:
             self._hash_cache = HashCache()
-        site = config.site
-        result = await deploy(
-            site.bucket,
-            KVNamespace(self.store, config.site_namespace_id),
-            include=site.include,
-            exclude=site.exclude,
-            keep=site.keep,
-            html_handling=site.html_handling,
-            not_found_handling=site.not_found_handling,
-            cache_control=site.cache_control,
-            only=changed,
-            hash_cache=self._hash_cache,
-        )
-        return str(result.summary())
+        return await deploy_bucket(config, self.store, changed, self._hash_cache)
 
     # --- reloading -----------------------------------------------------------------------
 
@@ -297,7 +208,7 @@ class DevServer:
         code = batch.paths.get(ChangeKind.CODE)
         if not code:
             return batch
-        current = _snapshot(code)
+        current = snapshot(code)
         kept = Batch()
         for kind, paths in batch.paths.items():
             for path in paths:
@@ -319,7 +230,7 @@ class DevServer:
                 self._say("note: the KV store setting changed; restart edgeworks dev to use it")
             self.config = config
             await self._restart_cron(config)
-            new_plan = self.watch_plan(config)
+            new_plan = watch_plan(config)
             if new_plan != self.plan:
                 self._restart_watcher(new_plan)
         if ChangeKind.BUCKET in batch.kinds or (
@@ -353,7 +264,7 @@ class DevServer:
             traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
 
     def _describe(self, batch: Batch) -> str:
-        root = self.config.root if self.config is not None else self._cwd()
+        root = self.config.root if self.config is not None else self.options.folder()
         parts = []
         for kind in (ChangeKind.CODE, ChangeKind.CONFIG, ChangeKind.BUCKET):
             paths = sorted(batch.paths.get(kind, ()))
@@ -389,38 +300,6 @@ class DevServer:
             except Exception:
                 logger.exception("reload failed unexpectedly")
 
-    # --- dev endpoints -----------------------------------------------------------------
-
-    async def _status_route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        extra = {
-            "generation_error": self.host is not None and self.host.current.error is not None,
-            "live_reload_clients": self.live.clients,
-            "port": self.port,
-            "watching": self.plan.describe() if self.plan is not None else [],
-        }
-        await _send_bytes(send, 200, self.status.as_json(extra), b"application/json")
-
-    async def _scheduled_route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        from runtime.host import ScheduledEvent
-
-        if scope["method"] != "POST":
-            await _send_bytes(send, 405, b"use POST\n", b"text/plain", [(b"allow", b"POST")])
-            return
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        crons = self.config.triggers.crons if self.config is not None else ()
-        cron = (query.get("cron") or [crons[0] if crons else "* * * * *"])[0]
-        assert self.host is not None
-        try:
-            await self.host.run_scheduled(ScheduledEvent(cron=cron, scheduled_time=time.time()))
-        except Exception as exc:
-            logger.error("scheduled(%r) failed", cron, exc_info=exc)
-            body = json.dumps({"ok": False, "cron": cron, "error": str(exc)}).encode()
-            await _send_bytes(send, 500, body, b"application/json")
-            return
-        await _send_bytes(
-            send, 200, json.dumps({"ok": True, "cron": cron}).encode(), b"application/json"
-        )
-
     # --- startup and serving -----------------------------------------------------------
 
     async def setup(self) -> ASGIApp:
@@ -434,8 +313,8 @@ class DevServer:
 
         config = self.load_config()
         self.config = config
-        self.store = await self._open_store(config)
-        self._restart_watcher(self.watch_plan(config))
+        self.store = await open_dev_store(self.store_url(config))
+        self._restart_watcher(watch_plan(config))
         # H6: with --locations the host serves each request with its location's env.
         make_host = self.locations.host if self.locations is not None else WorkerHost
         self.host = make_host(limits=RuntimeLimits.from_config(config.limits), origin=config.origin)
@@ -455,8 +334,10 @@ class DevServer:
             if self.host.current.error is None:
                 self.host.swap(worker, env)
         routes: dict[str, ASGIApp] = {
-            STATUS_PATH: self._status_route,
-            SCHEDULED_PATH: self._scheduled_route,
+            STATUS_PATH: status_route(self.status, self._status_extra),
+            SCHEDULED_PATH: scheduled_route(
+                lambda: self.host, lambda: self.config.triggers.crons if self.config else ()
+            ),
             LIVE_RELOAD_PATH: self.live,
             **self.mounts,
             **(self.locations.routes() if self.locations is not None else {}),  # H6
@@ -468,6 +349,14 @@ class DevServer:
             app = self.locations.wrap(app)
         return app
 
+    def _status_extra(self) -> dict[str, Any]:
+        return {
+            "generation_error": self.host is not None and self.host.current.error is not None,
+            "live_reload_clients": self.live.clients,
+            "port": self.port,
+            "watching": self.plan.describe() if self.plan is not None else [],
+        }
+
     def _live_reload_enabled(self, config: Config) -> bool:
         if self.options.live_reload is not None:
             return self.options.live_reload
@@ -477,92 +366,39 @@ class DevServer:
         """The startup banner: URL, bindings, state, watched paths."""
         config, host = self.config, self.host
         assert config is not None and host is not None and self.plan is not None
-        lines = [f"edgeworks dev · {config.name}"]
-        worker = host.current.worker
-        lines.append(
-            f"  worker    {worker.path if worker else '(not loaded: see the error above)'}"
-        )
-        bindings = []
-        for ns in config.kv_namespaces:
-            bindings.append(f"{ns.binding}  KV namespace  {ns.id}")
-        if config.site is not None:
-            bindings.append(
-                f"__STATIC_CONTENT  KV namespace  {config.site_namespace_id}  "
-                f"(site bucket {config.site.bucket})"
-            )
-        bindings += [f"{name}  var  {value!r}" for name, value in config.vars.items()]
-        bindings += [f"{name}  secret  (from .dev.vars)" for name in config.secrets]
-        lines.append("  bindings  " + ("\n            ".join(bindings) if bindings else "(none)"))
-        url_store = self.store_url(config)
-        state = (
-            url_store.removeprefix("sqlite://") if url_store.startswith("sqlite:") else url_store
-        )
-        if url_store == MEMORY_STORE_URL:
-            state = "in memory (--ephemeral): nothing is kept after exit"
-        lines.append(f"  state     {state}")
-        lines.append("  watching  " + "\n            ".join(self.plan.describe()))
+        extra = []
         if self._live_reload_enabled(config):
-            lines.append(f"  live reload on ({LIVE_RELOAD_PATH})")
+            extra.append(f"  live reload on ({LIVE_RELOAD_PATH})")
         if self.locations is not None:  # H6
             names = ", ".join(self.locations.names)
-            lines.append(
+            extra.append(
                 f"  locations {names} (default {self.locations.default}; header "
                 "X-Edgeworks-Location; clock: POST /__edgeworks/clock?advance=S)"
             )
-        lines.append(f"Listening on {url}")
-        return "\n".join(lines)
-
-    def _bind(self) -> socket.socket:
-        family = socket.AF_INET6 if ":" in self.options.host else socket.AF_INET
-        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP;
-        # without it a keep-alive response's body waits ~40 ms for a delayed ACK (Nagle).
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((self.options.host, self.options.port))
-        except OSError as exc:
-            sock.close()
-            raise ConfigError(
-                f"cannot listen on {self.options.host}:{self.options.port}: {exc.strerror}; "
-                "pick another --port (0 = any free port)"
-            ) from None
-        sock.listen(2048)
-        sock.setblocking(False)
-        self.port = int(sock.getsockname()[1])
-        return sock
+        return render_banner(
+            config,
+            worker=host.current.worker,
+            url_store=self.store_url(config),
+            plan=self.plan,
+            url=url,
+            extra=extra,
+        )
 
     async def run(self) -> int:
         """Serve until Ctrl-C / SIGTERM; returns the exit code."""
-        import uvicorn
-
-        _configure_logging()
-        sock = self._bind()  # first: a busy port fails before any work is done
+        configure_logging()
+        sock = bind_socket(self.options.host, self.options.port)  # a busy port fails first
+        self.port = int(sock.getsockname()[1])
         try:
             app = await self.setup()
+            server = make_server(app, self._on_exit)
         except BaseException:
             sock.close()
             await self._close()
             raise
-        display_host = (
-            self.options.host if ":" not in self.options.host else f"[{self.options.host}]"
-        )
-        url = f"http://{display_host}:{self.port}"
-        config = uvicorn.Config(
-            app,
-            lifespan="on",
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=DEV_GRACEFUL_SHUTDOWN_S,
-            loop="asyncio",
-            http="auto",
-            ws="none",  # workers speak HTTP only; skips importing websockets
-        )
-        server = _make_server(config, self._on_exit)
-        self._server = server
         assert self.watcher is not None and self.config is not None
         await asyncio.to_thread(self.watcher.wait_ready, DEV_WATCH_READY_TIMEOUT_S)
-        self._say(self.banner(url))
+        self._say(self.banner(url_of(self.options.host, sock)))
         watch_task = asyncio.create_task(self._watch_loop())
         await self._restart_cron(self.config)
         try:
@@ -606,63 +442,6 @@ class DevServer:
             self.store = None
 
 
-def _make_server(config: Any, on_exit: Callable[[], None]) -> Any:
-    """uvicorn's Server, telling the dev server as soon as an exit is requested."""
-    import uvicorn
-
-    loop = asyncio.get_running_loop()
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            # Runs in uvicorn's signal handler: schedule, never block.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(on_exit)
-            super().handle_exit(sig, frame)
-
-    return Server(config)
-
-
-async def _send_bytes(
-    send: Send,
-    status: int,
-    body: bytes,
-    content_type: bytes,
-    extra_headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    headers = [
-        (b"content-type", content_type),
-        (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"),
-        *(extra_headers or []),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _snapshot(paths: set[Path]) -> dict[Path, tuple[int, int]]:
-    """(size, content hash) of each file; (-1, 0) when missing.
-
-    Content rather than mtime: file timestamps can be as coarse as a kernel
-    tick, so two quick saves of the same size could look identical.
-    """
-    out = {}
-    for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            out[path] = (-1, 0)
-        else:
-            out[path] = (len(data), zlib.crc32(data))
-    return out
-
-
-def _sqlite_path(url: str) -> Path | None:
-    """The database file of a ``sqlite:///abs/path[?query]`` URL (``None`` for other stores)."""
-    if not url.startswith("sqlite:///"):
-        return None
-    return Path("/" + url.removeprefix("sqlite:///").partition("?")[0].lstrip("/"))
-
-
 def _relative(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(root))
@@ -679,18 +458,6 @@ def _is_user_error(exc: BaseException) -> bool:
     except ImportError:  # pragma: no cover
         return False
     return isinstance(exc, SiteError)
-
-
-def _configure_logging() -> None:
-    """Access-log lines and the worker's own logging on stderr, without uvicorn's chatter."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "watchfiles"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def run_dev(options: DevOptions) -> int:

@@ -73,6 +73,10 @@ class SQLiteStore:
 
     URL options: ``synchronous`` (``normal`` or ``full``) and ``timeout`` (seconds to
     wait for another process's lock, default 5).
+
+    Reads run on the calling thread with one shared connection: use a store from one
+    event loop thread at a time (one store per process, per loop). Close it with
+    ``aclose()`` (or ``async with``): that ends its writer thread.
     """
 
     def __init__(

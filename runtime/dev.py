@@ -461,7 +461,17 @@ def _is_user_error(exc: BaseException) -> bool:
 
 
 def run_dev(options: DevOptions) -> int:
-    """Run the dev server in a new event loop (the CLI entry); returns the exit code."""
+    """Run the dev server in a new event loop (the CLI entry); returns the exit code.
+
+    SIGTERM stops like Ctrl-C: uvicorn handles both while serving and re-raises
+    them after its graceful shutdown, which then ends here with exit code 0.
+    """
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         return asyncio.run(DevServer(options).run())
     except KeyboardInterrupt:

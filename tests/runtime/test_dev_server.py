@@ -355,7 +355,8 @@ def test_dev_bare_worker_with_persist_to(tmp_path: Path) -> None:
         assert "bindings  (none)" in proc.output
         assert f"state     {tmp_path / 'state' / 'kv.sqlite3'}" in proc.output
     finally:
-        proc.stop()
+        code = proc.stop()
+    assert code == 0  # SIGTERM is a clean stop too
 
 
 def test_dev_startup_errors_exit_2(tmp_path: Path) -> None:

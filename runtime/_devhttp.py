@@ -50,6 +50,7 @@ class ReloadStatus:
     started_at: float = field(default_factory=time.time)
 
     def as_json(self, extra: Mapping[str, Any]) -> bytes:
+        """The status document with ``extra`` fields merged in."""
         data = {
             "reloads": self.reloads,
             "last_trigger": self.last_trigger,

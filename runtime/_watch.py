@@ -177,10 +177,12 @@ class Batch:
     paths: dict[ChangeKind, set[Path]] = field(default_factory=dict)
 
     def add(self, kind: ChangeKind, path: Path) -> None:
+        """Record that ``path`` changed as ``kind``."""
         self.kinds.add(kind)
         self.paths.setdefault(kind, set()).add(path)
 
     def merge(self, other: Batch) -> None:
+        """Add every change of ``other``."""
         for kind, paths in other.paths.items():
             for path in paths:
                 self.add(kind, path)
@@ -220,6 +222,7 @@ class ChangeBatcher:
         self._last_taken: float | None = None
 
     def add(self, kind: ChangeKind, path: Path, now: float) -> None:
+        """Record a change seen at ``now`` (seconds)."""
         self._pending.add(kind, path)
         group = kind is ChangeKind.BUCKET
         first, _last = self._times.get(group, (now, now))
@@ -291,6 +294,7 @@ class Watcher:
         self._stop.set()
 
     def join(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the thread to end after :meth:`stop`."""
         if self._thread is not None:
             self._thread.join(timeout)
 

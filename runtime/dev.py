@@ -121,6 +121,7 @@ class DevServer:
         return load_dev_config(self.options)
 
     def store_url(self, config: Config) -> str:
+        """The KV store URL dev uses for ``config`` (see ``_devproject.store_url``)."""
         return store_url(self.options, config)
 
     def build_env(self, config: Config, store: Store) -> Env:

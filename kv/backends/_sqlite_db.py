@@ -261,6 +261,27 @@ def connect(
     return conn
 
 
+def open_writer(path: Path, busy_timeout: float, synchronous: str) -> sqlite3.Connection:
+    """The writer connection, on the writer thread before its first job: creates the
+    folder and the file, switches to WAL and creates the schema (``prepare``)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot create the folder of {path}: {exc}") from exc
+    try:
+        conn = connect(path, busy_timeout, synchronous=synchronous)
+    except sqlite3.Error as exc:
+        raise translate(exc, path, busy_timeout) from exc
+    try:
+        prepare(conn, path, busy_timeout)
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise translate(exc, path, busy_timeout) from exc
+        raise
+    return conn
+
+
 def prepare(conn: sqlite3.Connection, path: Path, busy_timeout: float) -> None:
     """Switch the file to WAL and create the schema, or check it is ours.
 

@@ -149,14 +149,19 @@ class Writer:
 
     async def close(self) -> None:
         """Finish queued jobs, close the connection and stop the thread."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            thread = self._thread
-            self._queue.put(None)
+        thread = self.stop()
         if thread is not None:
             await asyncio.get_running_loop().run_in_executor(None, thread.join)
+
+    def stop(self) -> threading.Thread | None:
+        """Refuse new jobs; the thread finishes the queued ones, closes the connection
+        and ends. Returns the thread to join (``None`` if it never started)."""
+        with self._lock:
+            if self._closed:
+                return None
+            self._closed = True
+            self._queue.put(None)
+            return self._thread
 
     def abandon(self) -> sqlite3.Connection | None:
         """After ``fork()``: forget the thread and queue; return the inherited connection."""

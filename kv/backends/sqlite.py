@@ -28,6 +28,7 @@ processes of one host.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import sqlite3
@@ -105,7 +106,15 @@ class SQLiteStore:
         # either fetches all rows or one row of a unique lookup, which resets the
         # statement: no read leaves the reader's snapshot pinned.
         self._reads: sqlite3.Cursor | None = None
-        self._writer = Writer(self._open_writer, busy_timeout, self._translate, self.url)
+        # The writer thread must not keep the store alive: it gets plain functions,
+        # and a store that is garbage collected without aclose() stops its thread.
+        self._writer = Writer(
+            functools.partial(db.open_writer, self.path, busy_timeout, mode),
+            busy_timeout,
+            functools.partial(db.translate, path=self.path, busy_timeout=busy_timeout),
+            self.url,
+        )
+        weakref.finalize(self, self._writer.stop)
         self._pool = StreamPool(self._open_streamer, SQLITE_STREAM_POOL)
         self._expiry = Reclaimer(self._writer, sweep_interval, sweep_batch, monotonic)
         self._closed = False
@@ -367,25 +376,6 @@ class SQLiteStore:
             self._reader = self._open_reader()
             self._reads = self._reader.cursor()
         return self._reads
-
-    def _open_writer(self) -> sqlite3.Connection:
-        """Runs on the writer thread before its first job."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailable(f"cannot create the folder of {self.path}: {exc}") from exc
-        try:
-            conn = db.connect(self.path, self.busy_timeout, synchronous=self.synchronous)
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
-        try:
-            db.prepare(conn, self.path, self.busy_timeout)
-        except BaseException as exc:
-            conn.close()
-            if isinstance(exc, sqlite3.Error):
-                raise self._translate(exc) from exc
-            raise
-        return conn
 
     def _open_reader(self, cache_kib: int = SQLITE_CACHE_KIB) -> sqlite3.Connection:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import array
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import sqlite3
@@ -611,6 +612,22 @@ async def test_sqlite_holds_a_25_mib_value(tmp_path: Path) -> None:
         assert await ns.get("max", "bytes") == value
         chunks = [chunk async for chunk in await ns.get("max", "stream")]
         assert len(chunks) > 1 and b"".join(chunks) == value
+
+
+async def test_sqlite_store_dropped_without_aclose_stops_its_writer_thread(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "kv.sqlite3")
+    await store.put("ns", "k", b"v", None, None)
+    name = f"edgeworks-sqlite-writer {store.url}"
+
+    def writers() -> list[threading.Thread]:
+        return [thread for thread in threading.enumerate() if thread.name == name]
+
+    assert len(writers()) == 1
+    del store
+    gc.collect()
+    assert wait_until(lambda: not writers(), timeout=5)
 
 
 # --- processes --------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Coroutine, Generator
+from collections.abc import AsyncIterable, AsyncIterator, Coroutine, Generator
 from types import FrameType
 from typing import Any, Generic, TypeVar
 
@@ -187,3 +187,24 @@ class guarded(Generic[T]):
     def close(self) -> None:
         """Close the wrapped coroutine without running it (it was never awaited)."""
         self._coro.close()
+
+
+class guarded_iter(Generic[T]):
+    """An async iterator whose every ``__anext__`` runs under :class:`guarded`.
+
+    For the body iterator of a ``StreamingResponse``: it is the handler's code
+    too, and starlette may run it in a task of its own.
+    """
+
+    __slots__ = ("_cpu_ms", "_iterator")
+
+    def __init__(self, iterable: AsyncIterable[T], cpu_ms: float) -> None:
+        self._iterator: AsyncIterator[T] = iterable.__aiter__()
+        self._cpu_ms = cpu_ms
+
+    def __aiter__(self) -> guarded_iter[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        step: Coroutine[Any, Any, T] = self._iterator.__anext__()  # type: ignore[assignment]
+        return await guarded(step, self._cpu_ms)

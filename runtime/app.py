@@ -20,11 +20,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kv import KVError, operation_budget
-from runtime._cpu import CpuInterrupt, guarded
+from runtime._body import BodyTooLarge, read_body, replay, send_httpx
+from runtime._cpu import CpuInterrupt, guarded, guarded_iter
 from runtime._fetch import _current
 from runtime.errorpage import Mode, error_response, wants_html
 from runtime.errors import LimitExceeded
@@ -32,7 +33,6 @@ from runtime.host import WorkerHost
 from runtime.limits import (
     DEV_PATH_PREFIX,
     HEALTH_PATH,
-    HOP_BY_HOP_HEADERS,
     MSG_BAD_RETURN,
     MSG_BODY_TOO_LARGE,
     MSG_CPU_EXCEEDED,
@@ -48,11 +48,6 @@ logger = logging.getLogger("edgeworks.runtime")
 access_logger = logging.getLogger("edgeworks.access")
 
 Hook = Callable[[], Awaitable[None]]
-
-
-class _BodyTooLarge(Exception):
-    def __init__(self, size: int) -> None:
-        self.size = size
 
 
 def create_app(
@@ -161,15 +156,15 @@ class EdgeworksApp:
         limits = host.limits
         body: bytes | None = None
         try:
-            body = await _read_body(scope, receive, limits.max_body_bytes)
-        except _BodyTooLarge as too_large:
+            body = await read_body(scope, receive, limits.max_body_bytes)
+        except BodyTooLarge as too_large:
             message = MSG_BODY_TOO_LARGE.format(size=too_large.size, limit=limits.max_body_bytes)
             response = PlainTextResponse(message + "\n", status_code=413)
             response.headers["connection"] = "close"
             await response(scope, receive, send)
             return 413
         if body is not None:
-            receive = _replay(body, receive)
+            receive = replay(body, receive)
 
         worker = generation.worker
         request = Request(scope, receive)
@@ -257,15 +252,29 @@ class EdgeworksApp:
 
         try:
             if isinstance(result, Response):
+                if isinstance(result, StreamingResponse) and not isinstance(
+                    result.body_iterator, guarded_iter
+                ):
+                    result.body_iterator = guarded_iter(
+                        result.body_iterator, self.host.limits.cpu_ms
+                    )
                 await result(scope, receive, tracked_send)
                 return result.status_code
             httpx = sys.modules.get("httpx")
             if httpx is not None and isinstance(result, httpx.Response):
-                return await _send_httpx(result, tracked_send)
+                return await send_httpx(result, tracked_send)
             error = TypeError(MSG_BAD_RETURN.format(type=type(result).__name__))
             response = self._exception_response(error, scope)
             await response(scope, receive, send)
             return response.status_code
+        except CpuInterrupt:
+            # A streaming body ran past cpu_ms after the status line went out: abort the
+            # response (the server closes the connection) so that no client takes a
+            # truncated body for a complete one.
+            logger.error(
+                "%s %s: %s while streaming", scope["method"], scope["path"], MSG_CPU_EXCEEDED
+            )
+            raise LimitExceeded(MSG_CPU_EXCEEDED, 503) from None
         except Exception as exc:
             if started:
                 logger.error(
@@ -313,88 +322,3 @@ def _status_of(exc: BaseException) -> tuple[int, str | None]:
     if isinstance(status, int) and 400 <= status <= 599:
         return status, None if status >= 500 else str(exc)
     return 500, None
-
-
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
-    """The whole request body, or ``None`` when the request has none.
-
-    Raises ``_BodyTooLarge`` as soon as Content-Length or the bytes received so
-    far exceed ``limit``; the handler never runs then.
-    """
-    length: int | None = None
-    chunked = False
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                length = int(value)
-            except ValueError:
-                length = None
-        elif name == b"transfer-encoding":
-            chunked = b"chunked" in value.lower()
-    if length is None and not chunked:
-        return None
-    if length is not None and length > limit:
-        raise _BodyTooLarge(length)
-    if length == 0:
-        return b""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break  # http.disconnect: the handler sees what arrived
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise _BodyTooLarge(size)
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that yields the already read body once, then waits for disconnect."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
-async def _send_httpx(response: Any, send: Send) -> int:
-    """Stream an ``httpx.Response`` through: status, headers, then its body."""
-    streamed = not response.is_stream_consumed
-    headers = []
-    for name, value in response.headers.raw:
-        lower = name.lower()
-        if lower.decode("latin-1") in HOP_BY_HOP_HEADERS:
-            continue
-        if not streamed and lower in (b"content-length", b"content-encoding"):
-            continue  # the body was read and decoded: send the decoded bytes
-        headers.append((lower, value))
-    try:
-        if not streamed:
-            content = response.content
-            headers.append((b"content-length", str(len(content)).encode()))
-            await send(
-                {"type": "http.response.start", "status": response.status_code, "headers": headers}
-            )
-            await send({"type": "http.response.body", "body": content})
-            return int(response.status_code)
-        await send(
-            {"type": "http.response.start", "status": response.status_code, "headers": headers}
-        )
-        async for chunk in response.aiter_raw():
-            if chunk:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-        return int(response.status_code)
-    finally:
-        await response.aclose()

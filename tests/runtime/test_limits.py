@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from runtime._cpu import CpuInterrupt, guarded
+from runtime.errors import LimitExceeded
 from runtime.host import RuntimeLimits
 from runtime.testing import WorkerClient
 
@@ -195,3 +196,31 @@ async def test_cpu_limit_under_concurrent_load_hits_only_runaways(runaway: Path)
     for path, r in zip(paths, results, strict=True):
         expected = 503 if path == "/spin" else 200
         assert r.status_code == expected, (path, r.status_code, r.text)
+
+
+async def test_cpu_limit_covers_streaming_body_iterators(tmp_path: Path) -> None:
+    path = tmp_path / "worker.py"
+    path.write_text(
+        textwrap.dedent(
+            """
+            from starlette.responses import Response, StreamingResponse
+            async def body():
+                yield b"first,"
+                while True:
+                    pass
+            async def handle_request(request):
+                if request.url.path == "/ok":
+                    return Response("ok")
+                return StreamingResponse(body())
+            """
+        )
+    )
+    async with WorkerClient(path, limits=RuntimeLimits(cpu_ms=100)) as client:
+        started = time.monotonic()
+        # The status line is out: the response is aborted (a server closes the connection).
+        with pytest.raises(LimitExceeded, match="Worker exceeded CPU time limit"):
+            await client.get("/")
+        elapsed = time.monotonic() - started
+        after = await client.get("/ok")
+    assert elapsed < 1.0
+    assert after.text == "ok"

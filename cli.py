@@ -581,6 +581,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         kv=args.kv,
         env_file=args.env_file,
         access_log=args.access_log,
+        debug=args.debug,
     )
     return run_serve(options)
 

@@ -60,6 +60,7 @@ class ServeOptions:
     access_log: bool = True
     cwd: str | None = None
     cron_lock: str | None = None
+    debug: bool = False
 
 
 def load_serve_config(options: ServeOptions) -> Config:
@@ -208,6 +209,8 @@ def run_serve(options: ServeOptions) -> int:
     try:
         worker = load_worker(config.worker_path(), project_root=config.root)
     except WorkerLoadError as exc:
+        if options.debug:
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     # H6: [kv] invalidation = "pubsub" needs a Redis store; say so before binding.
@@ -220,6 +223,8 @@ def run_serve(options: ServeOptions) -> int:
     try:
         asyncio.run(_check_store(config.kv.store_url))
     except Exception as exc:
+        if options.debug:
+            raise
         print(f"error: KV store {config.kv.store_url}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
 

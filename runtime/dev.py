@@ -6,7 +6,8 @@ One process, one event loop: uvicorn serves the runtime's app in dev mode
 - Code change: the worker and the project modules it imports are imported
   again in a fresh namespace (``runtime._reload``) and swapped into the
   :class:`~runtime.host.WorkerHost` in one step; in-flight requests finish on
-  the old generation; KV state and the open port stay.
+  the old generation (a stream still open ``DEV_OLD_GENERATION_GRACE_S``
+  later is ended); KV state and the open port stay.
 - Load failure: the host answers every request with the error page (HTML for
   browsers, text for curl) and the traceback goes to the terminal, until the
   next good save.
@@ -56,6 +57,7 @@ from runtime._devproject import (
     store_url,
     watch_plan,
 )
+from runtime._generations import GenerationReaper
 from runtime._reload import drop_stale_bytecode, fresh_import, snapshot
 from runtime._watch import Batch, ChangeKind, Watcher, WatchPlan
 from runtime.errors import ConfigError, WorkerLoadError
@@ -113,6 +115,7 @@ class DevServer:
         self._hash_cache: Any = None
         self.cron: CronRunner | None = None
         self._loaded: dict[Path, tuple[int, int]] = {}  # (size, crc32) as last loaded
+        self.reaper: GenerationReaper | None = None
 
     # --- configuration, store, env ----------------------------------------------------
 
@@ -254,6 +257,8 @@ class DevServer:
                 self._fail(exc, show_traceback=True)
                 return False
             self.host.swap(worker, self.build_env(config, self.store))
+            if self.reaper is not None:
+                self.reaper.swapped()  # streams on the old code end after a grace period
         return True
 
     def _fail(self, exc: BaseException, *, show_traceback: bool) -> None:
@@ -344,6 +349,9 @@ class DevServer:
             **(self.locations.routes() if self.locations is not None else {}),  # H6
         }
         app: ASGIApp = create_app(self.host, mode="dev", extra_routes=routes)
+        host = self.host
+        self.reaper = GenerationReaper(app, lambda: host.current)
+        app = self.reaper
         if self._live_reload_enabled(config):
             app = inject_live_reload(app)
         if self.locations is not None:  # H6: X-Edgeworks-Location in and out

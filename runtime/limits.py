@@ -76,6 +76,10 @@ MSG_HANDLER_ARITY = (
     "{file}:{line}: handle_request takes {count} positional parameters; "
     "it must take 1, 2 or 3 of (request, env, ctx)"
 )
+MSG_SCHEDULED_ARITY = (
+    "{file}:{line}: scheduled takes {count} positional parameters; "
+    "it must take 1, 2 or 3 of (event, env, ctx)"
+)
 MSG_NO_SCHEDULED = "{file}: no scheduled function; define async def scheduled(event, env, ctx)"
 MSG_UNMOCKED_FETCH = (
     "WorkerClient: outbound fetch to {url} is not mocked; pass "
@@ -98,3 +102,4 @@ DEV_LOAD_SETTLE_MS = 60  # a failed load is retried once the changed files stop 
 DEV_LOAD_RETRIES = 5  # at most this many retries of one failed load
 DEV_GRACEFUL_SHUTDOWN_S = 1  # open SSE/streaming responses are cut after this long on Ctrl-C
 DEV_SSE_PING_S = 15  # live-reload stream keep-alive comment interval
+DEV_OLD_GENERATION_GRACE_S = 10  # s a request may keep running on replaced code (streams)

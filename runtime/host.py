@@ -258,7 +258,7 @@ class WorkerHost:
         ctx = self.context()
         token = _current.set(ctx)
         try:
-            call = worker.scheduled(event, generation.env, ctx)
+            call = worker.scheduled(*(event, generation.env, ctx)[: worker.scheduled_arity])
             try:
                 async with asyncio.timeout(self.limits.wall_ms / 1000):
                     await guarded(call, self.limits.cpu_ms)

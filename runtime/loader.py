@@ -34,6 +34,7 @@ from runtime.limits import (
     MSG_HANDLER_ARITY,
     MSG_HANDLER_MISSING,
     MSG_HANDLER_NOT_ASYNC,
+    MSG_SCHEDULED_ARITY,
     MSG_SCHEDULED_NOT_ASYNC,
     MSG_WORKER_IMPORT_FAILED,
     MSG_WORKER_NOT_FOUND,
@@ -52,8 +53,8 @@ class LoadedWorker:
     """A worker module ready to serve.
 
     ``arity`` is how many of ``(request, env, ctx)`` ``handle_request`` takes;
-    ``scheduled`` is the optional cron handler (always called with
-    ``event, env, ctx``).
+    ``scheduled`` is the optional cron handler, taking ``scheduled_arity`` of
+    ``(event, env, ctx)``.
     """
 
     path: Path
@@ -61,6 +62,7 @@ class LoadedWorker:
     handle_request: Handler
     arity: int
     scheduled: Handler | None = None
+    scheduled_arity: int = 3
 
     @property
     def module_name(self) -> str:
@@ -103,15 +105,18 @@ def load_worker(
     handler = getattr(module, "handle_request", None)
     if handler is None:
         raise WorkerLoadError(MSG_HANDLER_MISSING.format(file=file), filename=str(file))
-    arity = _check_handler(file, handler)
+    arity = _arity(file, handler, MSG_HANDLER_NOT_ASYNC, MSG_HANDLER_ARITY)
     scheduled = getattr(module, "scheduled", None)
-    if scheduled is not None and not inspect.iscoroutinefunction(scheduled):
-        line = _def_line(scheduled)
-        raise WorkerLoadError(
-            MSG_SCHEDULED_NOT_ASYNC.format(file=file, line=line), filename=str(file), lineno=line
-        )
+    scheduled_arity = 3
+    if scheduled is not None:
+        scheduled_arity = _arity(file, scheduled, MSG_SCHEDULED_NOT_ASYNC, MSG_SCHEDULED_ARITY)
     return LoadedWorker(
-        path=file, module=module, handle_request=handler, arity=arity, scheduled=scheduled
+        path=file,
+        module=module,
+        handle_request=handler,
+        arity=arity,
+        scheduled=scheduled,
+        scheduled_arity=scheduled_arity,
     )
 
 
@@ -159,11 +164,12 @@ def _project_frame(exc: BaseException, file: Path, root: Path) -> tuple[str, int
     return where, lineno
 
 
-def _check_handler(file: Path, handler: object) -> int:
+def _arity(file: Path, handler: object, not_async: str, bad_arity: str) -> int:
+    """How many of the three positional arguments ``handler`` takes (1-3)."""
     line = _def_line(handler)
     if not inspect.iscoroutinefunction(handler):
         raise WorkerLoadError(
-            MSG_HANDLER_NOT_ASYNC.format(file=file, line=line), filename=str(file), lineno=line
+            not_async.format(file=file, line=line), filename=str(file), lineno=line
         )
     params = inspect.signature(handler).parameters.values()
     positional = [
@@ -177,7 +183,7 @@ def _check_handler(file: Path, handler: object) -> int:
     arity = min(len(positional), 3)
     if arity < 1 or len(required) > 3:
         raise WorkerLoadError(
-            MSG_HANDLER_ARITY.format(file=file, line=line, count=len(positional)),
+            bad_arity.format(file=file, line=line, count=len(positional)),
             filename=str(file),
             lineno=line,
         )

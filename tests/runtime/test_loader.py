@@ -128,3 +128,17 @@ def test_load_worker_rejects_sync_scheduled(tmp_path: Path) -> None:
 def test_load_worker_reports_missing_file(tmp_path: Path) -> None:
     with pytest.raises(WorkerLoadError, match="worker file not found"):
         load_worker(tmp_path / "nope.py")
+
+
+def test_load_worker_inspects_scheduled_arity(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "worker.py",
+        "async def handle_request(r):\n    pass\nasync def scheduled(event):\n    pass\n",
+    )
+    assert load_worker(path).scheduled_arity == 1
+    path.write_text(
+        "async def handle_request(r):\n    pass\nasync def scheduled(a, b, c, d):\n    pass\n"
+    )
+    with pytest.raises(WorkerLoadError, match=r":3: scheduled takes 4 positional parameters"):
+        load_worker(path)

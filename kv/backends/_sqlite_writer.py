@@ -5,8 +5,10 @@ another process's lock blocks this thread, never the event loop. Writes that que
 up while a transaction commits are committed together in the next one (group
 commit): each job runs inside its own ``SAVEPOINT``, so a failing job is rolled back
 alone and reports its own error, while the others share one ``BEGIN IMMEDIATE`` and
-one ``COMMIT`` (one WAL append, one fsync with ``synchronous=full``). A job's future
-resolves only after the commit that made it durable.
+one ``COMMIT`` (one WAL append, one fsync with ``synchronous=full``). When SQLite
+rolls the whole transaction back itself (disk full, I/O error), every job of the
+group fails with that cause. A single-statement job alone in the queue runs in
+autocommit mode. A job's waiter resolves only after the commit that made it durable.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import queue
 import sqlite3
 import threading
@@ -28,6 +29,7 @@ from kv.errors import StoreUnavailable
 from kv.limits import SQLITE_GROUP_COMMIT_MAX
 
 _T = TypeVar("_T")
+_log = logging.getLogger("kv.backends.sqlite")
 Work = Callable[[sqlite3.Connection], Any]
 
 
@@ -192,7 +194,13 @@ class Writer:
                     running = False
                     break
                 batch.append(job)
-            self._process(batch)
+            try:
+                self._process(batch)
+            except Exception as exc:  # a bug here must not kill the thread: fail the batch
+                _log.exception("SQLite writer failed a batch of %d jobs", len(batch))
+                for job in batch:
+                    with contextlib.suppress(Exception):
+                        job.fail(exc)
         conn, self.conn = self.conn, None
         if conn is not None:
             conn.close()

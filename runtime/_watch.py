@@ -23,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import platform
 import re
 import threading
 from collections.abc import Callable, Iterable
@@ -36,6 +38,7 @@ from runtime.limits import (
     DEV_CODE_MAX_WAIT_MS,
     DEV_CODE_QUIET_MS,
     DEV_WATCH_DEBOUNCE_MS,
+    DEV_WATCH_POLL_DELAY_MS,
     DEV_WATCH_POLL_MS,
     DEV_WATCH_RESTART_DELAY_MS,
     DEV_WATCH_STEP_MS,
@@ -82,6 +85,21 @@ IGNORED_NAME_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"\.tmp$",  # atomic-save temporaries: the rename onto the real name is the change
     )
 )
+
+
+def _force_polling(flag: bool | None) -> bool:
+    """Polling instead of OS events: the flag, else WATCHFILES_FORCE_POLLING, else on WSL."""
+    if flag is not None:
+        return flag
+    env = os.environ.get("WATCHFILES_FORCE_POLLING")
+    if env:
+        return env.lower() not in {"false", "disable", "disabled", "0"}
+    return "microsoft-standard" in platform.uname().release.lower()
+
+
+def _poll_delay_ms() -> int:
+    env = os.environ.get("WATCHFILES_POLL_DELAY_MS", "")
+    return int(env) if env.isdigit() else DEV_WATCH_POLL_DELAY_MS
 
 
 class ChangeKind(StrEnum):
@@ -299,25 +317,26 @@ class Watcher:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        import watchfiles
+        # watchfiles' RustNotify (its documented Rust backend) rather than watchfiles.watch:
+        # readiness is known the moment the OS watches exist, not at the first yield.
+        from watchfiles._rust_notify import RustNotify
 
         roots = [str(p) for p in self.plan.roots()]
+        polling = _force_polling(self._force_polling)
         while not self._stop.is_set():
             try:
-                for changes in watchfiles.watch(
-                    *roots,
-                    watch_filter=self.plan.watch_filter,
-                    debounce=DEV_WATCH_DEBOUNCE_MS,
-                    step=DEV_WATCH_STEP_MS,
-                    stop_event=self._stop,
-                    rust_timeout=DEV_WATCH_POLL_MS,
-                    yield_on_timeout=True,
-                    force_polling=self._force_polling,
-                    ignore_permission_denied=True,
-                ):
+                with RustNotify(roots, False, polling, _poll_delay_ms(), True, True) as notify:
                     self._ready.set()
-                    if changes:
-                        self._post({(int(change), path) for change, path in changes})
+                    while not self._stop.is_set():
+                        raw = notify.watch(
+                            DEV_WATCH_DEBOUNCE_MS, DEV_WATCH_STEP_MS, DEV_WATCH_POLL_MS, self._stop
+                        )
+                        if isinstance(raw, set):
+                            changes = {
+                                (int(c), path) for c, path in raw if self.plan.watch_filter(c, path)
+                            }
+                            if changes:
+                                self._post(changes)
             except Exception:
                 # A dead watcher would silently serve stale code: log loudly and start again.
                 logger.exception("file watcher failed; restarting it")

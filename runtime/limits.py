@@ -92,6 +92,7 @@ DEV_DEFAULT_PORT = 8787
 DEV_WATCH_STEP_MS = 20  # a burst ends after this long without a new change (watchfiles step)
 DEV_WATCH_DEBOUNCE_MS = 400  # longest a burst is grouped before it is handed over (watchfiles)
 DEV_WATCH_POLL_MS = 50  # watcher thread: how often it checks for a stop request
+DEV_WATCH_POLL_DELAY_MS = 300  # --poll: how often the file tree is scanned (watchfiles' default)
 DEV_WATCH_RESTART_DELAY_MS = 500  # a crashed watcher thread is restarted after this long
 DEV_WATCH_READY_TIMEOUT_S = 2  # startup waits at most this long for the watches to be set up
 DEV_CODE_QUIET_MS = 150  # code/config: a save after this long idle reloads at once, a burst's rest after this long quiet

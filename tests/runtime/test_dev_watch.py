@@ -211,20 +211,20 @@ async def test_watcher_polling_mode_sees_changes(tmp_path: Path) -> None:
 async def test_watcher_restarts_after_a_crash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import watchfiles
+    from watchfiles import _rust_notify
 
     import runtime._watch as watch_module
 
-    real_watch = watchfiles.watch
+    real = _rust_notify.RustNotify
     calls = []
 
-    def flaky_watch(*args: object, **kwargs: object) -> object:
+    def flaky(*args: object) -> object:
         calls.append(1)
         if len(calls) == 1:
             raise OSError("inotify watch limit reached")
-        return real_watch(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(watchfiles, "watch", flaky_watch)
+    monkeypatch.setattr(_rust_notify, "RustNotify", flaky)
     monkeypatch.setattr(watch_module, "DEV_WATCH_RESTART_DELAY_MS", 10)
     watcher = Watcher(WatchPlan(root=tmp_path))
     watcher.start()

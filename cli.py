@@ -590,6 +590,8 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 
 def _add_dev(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from runtime.limits import DEV_DEFAULT_HOST, DEV_DEFAULT_PORT
+
     parser = sub.add_parser(
         "dev",
         help="run the hot-reloading dev server",
@@ -598,8 +600,15 @@ def _add_dev(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("worker", nargs="?", metavar="WORKER.py", help="worker file (else main)")
     _add_common(parser)
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8787, help="port (8787; 0 = a free port)")
+    parser.add_argument(
+        "--host", default=DEV_DEFAULT_HOST, help=f"address to bind ({DEV_DEFAULT_HOST})"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEV_DEFAULT_PORT,
+        help=f"port ({DEV_DEFAULT_PORT}; 0 = a free port)",
+    )
     state = parser.add_mutually_exclusive_group()
     state.add_argument("--persist-to", metavar="DIR", help="keep KV state in DIR (SQLite)")
     state.add_argument("--ephemeral", action="store_true", help="KV in memory, gone on exit")

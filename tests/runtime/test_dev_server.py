@@ -373,3 +373,29 @@ def test_dev_startup_errors_exit_2(tmp_path: Path) -> None:
         proc = edgeworks("dev", "--port", str(port), cwd=tmp_path)
         assert proc.wait(10) == 2
     assert f"cannot listen on 127.0.0.1:{port}" in proc.output
+
+
+async def test_dev_cron_triggers_run_on_schedule_in_dev(tmp_path: Path) -> None:
+    from runtime.dev import DevOptions, DevServer
+
+    (tmp_path / "worker.py").write_text(
+        "from starlette.responses import Response\n\n"
+        "async def handle_request(request, env, ctx):\n    return Response('x')\n\n"
+        "async def scheduled(event, env, ctx):\n    pass\n"
+    )
+    (tmp_path / "edgeworks.toml").write_text(
+        'name = "crons"\nmain = "worker.py"\n[triggers]\ncrons = ["*/5 * * * *"]\n'
+    )
+    server = DevServer(DevOptions(cwd=tmp_path, ephemeral=True))
+    try:
+        await server.setup()
+        assert server.config is not None
+        await server._restart_cron(server.config)
+        assert server.cron is not None
+        assert server.cron.schedule.crons == ["*/5 * * * *"]
+        _when, due = server.cron.schedule.next_due(0.0)
+        assert due == ["*/5 * * * *"]
+        assert server.cron._task is not None and not server.cron._task.done()  # running
+    finally:
+        await server._close()
+    assert server.cron is None

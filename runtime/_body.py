@@ -22,6 +22,14 @@ class BodyTooLarge(Exception):
         self.size = size
 
 
+def has_body(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the request announces a body (Content-Length or chunked)."""
+    for name, _ in headers:  # noqa: SIM110 - a plain loop beats any() + a generator here
+        if name == b"content-length" or name == b"transfer-encoding":
+            return True
+    return False
+
+
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes | None:
     """The whole request body, or ``None`` when the request has none.
 

@@ -134,8 +134,9 @@ class guarded(Generic[T]):
 
     def __init__(self, coro: Coroutine[Any, Any, T], cpu_ms: float) -> None:
         self._coro = coro
-        self._limit = cpu_ms / 1000
-        _WATCHDOG.ensure_started(self._limit)
+        limit = self._limit = cpu_ms / 1000
+        if _WATCHDOG._thread is None or limit < _WATCHDOG.interval * 4:
+            _WATCHDOG.ensure_started(limit)
 
     def __await__(self) -> Generator[Any, Any, T]:
         coro = self._coro

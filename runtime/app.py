@@ -20,13 +20,20 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kv import KVError, operation_budget
-from runtime._body import BodyTooLarge, read_body, replay, send_httpx
+from runtime._body import BodyTooLarge, has_body, read_body, replay, send_httpx
 from runtime._cpu import CpuInterrupt, guarded, guarded_iter
 from runtime._fetch import _current
+from runtime.context import Context
 from runtime.errorpage import Mode, error_response, wants_html
 from runtime.errors import LimitExceeded
 from runtime.host import WorkerHost
@@ -99,16 +106,18 @@ class EdgeworksApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            if not (self.access_log and access_logger.isEnabledFor(logging.INFO)):
+                await self._http(scope, receive, send)
+                return
             start = time.perf_counter()
             status = await self._http(scope, receive, send)
-            if self.access_log and access_logger.isEnabledFor(logging.INFO):
-                access_logger.info(
-                    "%s %s %d %.1fms",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    (time.perf_counter() - start) * 1000,
-                )
+            access_logger.info(
+                "%s %s %d %.1fms",
+                scope["method"],
+                scope["path"],
+                status,
+                (time.perf_counter() - start) * 1000,
+            )
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         else:  # websocket: not part of the worker contract
@@ -155,20 +164,23 @@ class EdgeworksApp:
 
         limits = host.limits
         body: bytes | None = None
-        try:
-            body = await read_body(scope, receive, limits.max_body_bytes)
-        except BodyTooLarge as too_large:
-            message = MSG_BODY_TOO_LARGE.format(size=too_large.size, limit=limits.max_body_bytes)
-            response = PlainTextResponse(message + "\n", status_code=413)
-            response.headers["connection"] = "close"
-            await response(scope, receive, send)
-            return 413
-        if body is not None:
-            receive = replay(body, receive)
+        if has_body(scope["headers"]):
+            try:
+                body = await read_body(scope, receive, limits.max_body_bytes)
+            except BodyTooLarge as too_large:
+                message = MSG_BODY_TOO_LARGE.format(
+                    size=too_large.size, limit=limits.max_body_bytes
+                )
+                response = PlainTextResponse(message + "\n", status_code=413)
+                response.headers["connection"] = "close"
+                await response(scope, receive, send)
+                return 413
+            if body is not None:
+                receive = replay(body, receive)
 
         worker = generation.worker
         request = Request(scope, receive)
-        ctx = host.context()
+        ctx = Context(host.fetcher, limits.subrequests)
         token = _current.set(ctx)
         args = (request, generation.env, ctx)[: worker.arity]
         budget = operation_budget(limits.kv_operations) if limits.kv_operations else None
@@ -187,7 +199,8 @@ class EdgeworksApp:
         finally:
             # wait_until tasks start here and copy this context: their fetches count
             # against this request's subrequests (as on Workers) and use its transport.
-            ctx.flush(host.run_later)
+            if ctx.pending:
+                ctx.flush(host.run_later)
             if budget is not None:
                 budget.__exit__(None, None, None)
             _current.reset(token)
@@ -243,6 +256,9 @@ class EdgeworksApp:
         )
 
     async def _send(self, result: Any, scope: Scope, receive: Receive, send: Send) -> int:
+        if type(result) in _PLAIN_RESPONSES:  # the common case: nothing can fail midway
+            await result(scope, receive, send)
+            return int(result.status_code)
         started = False
 
         async def tracked_send(message: Message) -> None:
@@ -307,6 +323,10 @@ class EdgeworksApp:
             response = PlainTextResponse(MSG_NOT_FOUND + "\n", status_code=404)
         await response(scope, receive, send)
         return response.status_code
+
+
+# Responses whose sending runs no user code (a body already rendered to bytes).
+_PLAIN_RESPONSES = frozenset({Response, PlainTextResponse, HTMLResponse, JSONResponse})
 
 
 def _status_of(exc: BaseException) -> tuple[int, str | None]:

@@ -37,7 +37,7 @@ class Context:
 
     __slots__ = ("_fetcher", "_passthrough", "_pending", "_subrequest_limit", "subrequests")
 
-    def __init__(self, fetcher: Fetcher, *, subrequest_limit: int = DEFAULT_SUBREQUESTS) -> None:
+    def __init__(self, fetcher: Fetcher, subrequest_limit: int = DEFAULT_SUBREQUESTS) -> None:
         self._fetcher = fetcher
         self._subrequest_limit = subrequest_limit
         self._pending: list[Awaitable[Any]] | None = None
@@ -63,6 +63,11 @@ class Context:
     @property
     def passes_through(self) -> bool:
         return self._passthrough
+
+    @property
+    def pending(self) -> bool:
+        """Whether ``wait_until`` work is waiting to be started."""
+        return self._pending is not None
 
     async def fetch(self, url_or_request: Any, **kwargs: Any) -> httpx.Response:
         """``runtime.fetch`` counted against this request's subrequest limit."""

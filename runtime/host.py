@@ -112,8 +112,9 @@ class WorkerHost:
         self.current = Generation(None, env or Env())
         self._tasks: set[asyncio.Future[Any]] = set()
         # Wall limit: one periodic check for all requests instead of a timer per request.
-        self._deadlines: dict[asyncio.Task[Any], tuple[float, int]] = {}
-        self._expired: set[asyncio.Task[Any]] = set()
+        self._deadlines: dict[asyncio.Task[Any], float] = {}
+        self._expired: dict[asyncio.Task[Any], int] = {}  # task -> cancel count before
+        self._wall_s = self.limits.wall_ms / 1000
         self._wall_timer: asyncio.TimerHandle | None = None
         self._wall_interval = (
             min(max(self.limits.wall_ms / 20, WALL_CHECK_MIN_MS), WALL_CHECK_MAX_MS) / 1000
@@ -149,12 +150,12 @@ class WorkerHost:
 
     def wall_start(self) -> asyncio.Task[Any]:
         """Start the wall clock of the request the current task serves."""
-        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task(loop)
         assert task is not None, "wall_start() runs inside a task"
-        loop = task.get_loop()
-        self._deadlines[task] = (loop.time() + self.limits.wall_ms / 1000, task.cancelling())
+        self._deadlines[task] = loop.time() + self._wall_s
         if self._wall_timer is None:
-            self._wall_timer = loop.call_later(self._wall_interval, self._check_walls)
+            self._wall_timer = loop.call_later(self._wall_interval, self._check_walls, loop)
         return task
 
     def wall_end(self, task: asyncio.Task[Any]) -> bool:
@@ -163,27 +164,26 @@ class WorkerHost:
         The cancellation the limit requested is withdrawn (``uncancel``), so the
         task can still send the 504.
         """
-        entry = self._deadlines.pop(task, None)
-        if task not in self._expired:
+        del self._deadlines[task]
+        if not self._expired:
             return False
-        self._expired.discard(task)
-        if entry is not None:
-            while task.cancelling() > entry[1]:
-                task.uncancel()
+        cancelling = self._expired.pop(task, None)
+        if cancelling is None:
+            return False
+        while task.cancelling() > cancelling:
+            task.uncancel()
         return True
 
-    def _check_walls(self) -> None:
+    def _check_walls(self, loop: asyncio.AbstractEventLoop) -> None:
         self._wall_timer = None
         if not self._deadlines:
             return
-        loop = next(iter(self._deadlines)).get_loop()
         now = loop.time()
-        for task, (deadline, _) in list(self._deadlines.items()):
+        for task, deadline in list(self._deadlines.items()):
             if deadline <= now and task not in self._expired:
-                self._expired.add(task)  # the entry stays until wall_end
+                self._expired[task] = task.cancelling()  # the count before our cancel
                 task.cancel()
-        if self._deadlines:
-            self._wall_timer = loop.call_later(self._wall_interval, self._check_walls)
+        self._wall_timer = loop.call_later(self._wall_interval, self._check_walls, loop)
 
     # --- contexts and background work -----------------------------------------------
 

@@ -27,6 +27,7 @@ import os
 import platform
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -102,6 +103,9 @@ def _poll_delay_ms() -> int:
     return int(env) if env.isdigit() else DEV_WATCH_POLL_DELAY_MS
 
 
+CHANGE_ADDED = 1  # watchfiles.Change.added
+
+
 class ChangeKind(StrEnum):
     """What a changed path means for the dev server."""
 
@@ -147,11 +151,24 @@ class WatchPlan:
     bucket: Path | None = None
 
     def roots(self) -> list[Path]:
-        """Folders to watch recursively: the project root, and the bucket when it lies outside."""
+        """Top-level watched folders: the project root, and the bucket when it lies outside."""
         roots = [self.root]
         if self.bucket is not None and _parts_below(self.bucket, self.root) is None:
             roots.append(self.bucket)
         return roots
+
+    def deep_roots(self) -> list[Path]:
+        """Folders watched recursively: the root's sub-folders that are not ignored (so a
+        ``.venv`` or ``node_modules`` never costs an OS watch), and an outside bucket.
+
+        The root itself is watched without recursion (files directly in it).
+        """
+        try:
+            entries = sorted(self.root.iterdir())
+        except OSError:
+            entries = []
+        deep = [e for e in entries if e.name not in IGNORED_DIRS and e.is_dir()]
+        return deep + self.roots()[1:]
 
     def describe(self) -> list[str]:
         """Human-readable watched paths, for the startup banner."""
@@ -271,11 +288,25 @@ class ChangeBatcher:
         return batch
 
 
-class Watcher:
-    """Watches a :class:`WatchPlan` in a daemon thread and yields due batches in the loop.
+class _Either:
+    """Either event set: the stop check ``RustNotify.watch`` polls on every step."""
 
-    >>> async for batch in Watcher(plan).batches():
-    ...     print(batch.kinds)
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self.events)
+
+
+class Watcher:
+    """Watches a :class:`WatchPlan` in daemon threads and yields due batches in the loop.
+
+    Two OS watchers: the project root without recursion, and its non-ignored
+    sub-folders (plus an outside bucket) recursively; a new top-level folder
+    restarts the second one to include it.
+
+    >>> watcher = Watcher(plan); watcher.start()
+    >>> batch = await watcher.next_batch()
     """
 
     def __init__(
@@ -291,56 +322,89 @@ class Watcher:
         self._clock = clock
         self._force_polling = force_polling
         self._stop = threading.Event()
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._restart_deep = threading.Event()
+        self._ready = {False: threading.Event(), True: threading.Event()}
+        self._threads: list[threading.Thread] = []
         self._queue: asyncio.Queue[set[tuple[int, str]]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
-        """Start the watcher thread (call from inside the running loop)."""
+        """Start the watcher threads (call from inside the running loop)."""
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
-        self._thread = threading.Thread(target=self._run, name="edgeworks-watch", daemon=True)
-        self._thread.start()
+        for recursive in (False, True):
+            name = "edgeworks-watch-deep" if recursive else "edgeworks-watch-root"
+            thread = threading.Thread(target=self._run, args=(recursive,), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def wait_ready(self, timeout: float) -> bool:
-        """Block until the OS watches are set up (the first ``watch`` call is running)."""
-        return self._ready.wait(timeout)
+        """Block until the OS watches are set up."""
+        deadline = time.monotonic() + timeout
+        return all(e.wait(max(0.0, deadline - time.monotonic())) for e in self._ready.values())
+
+    @property
+    def alive(self) -> bool:
+        """Whether every watcher thread is running."""
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
 
     def stop(self) -> None:
-        """Ask the thread to end; it notices within one ``rust_timeout`` step."""
+        """Ask the threads to end; they notice within one ``DEV_WATCH_STEP_MS`` step."""
         self._stop.set()
 
     def join(self, timeout: float) -> None:
-        """Wait up to ``timeout`` seconds for the thread to end after :meth:`stop`."""
-        if self._thread is not None:
-            self._thread.join(timeout)
+        """Wait up to ``timeout`` seconds for the threads to end after :meth:`stop`."""
+        for thread in self._threads:
+            thread.join(timeout)
 
-    def _run(self) -> None:
+    def _run(self, recursive: bool) -> None:
         # watchfiles' RustNotify (its documented Rust backend) rather than watchfiles.watch:
         # readiness is known the moment the OS watches exist, not at the first yield.
         from watchfiles._rust_notify import RustNotify
 
-        roots = [str(p) for p in self.plan.roots()]
         polling = _force_polling(self._force_polling)
+        until = _Either(self._stop, self._restart_deep) if recursive else self._stop
         while not self._stop.is_set():
+            paths = [str(p) for p in (self.plan.deep_roots() if recursive else [self.plan.root])]
             try:
-                with RustNotify(roots, False, polling, _poll_delay_ms(), True, True) as notify:
-                    self._ready.set()
-                    while not self._stop.is_set():
-                        raw = notify.watch(
-                            DEV_WATCH_DEBOUNCE_MS, DEV_WATCH_STEP_MS, DEV_WATCH_POLL_MS, self._stop
-                        )
-                        if isinstance(raw, set):
-                            changes = {
-                                (int(c), path) for c, path in raw if self.plan.watch_filter(c, path)
-                            }
-                            if changes:
-                                self._post(changes)
+                if not paths:  # nothing to watch recursively (yet)
+                    self._ready[recursive].set()
+                    while not until.is_set():
+                        self._stop.wait(DEV_WATCH_POLL_MS / 1000)
+                else:
+                    with RustNotify(paths, False, polling, _poll_delay_ms(), recursive, True) as rn:
+                        self._ready[recursive].set()
+                        while not until.is_set():
+                            raw = rn.watch(
+                                DEV_WATCH_DEBOUNCE_MS, DEV_WATCH_STEP_MS, DEV_WATCH_POLL_MS, until
+                            )
+                            if isinstance(raw, set):
+                                self._handle(raw, recursive)
+                if recursive:
+                    self._restart_deep.clear()
             except Exception:
                 # A dead watcher would silently serve stale code: log loudly and start again.
                 logger.exception("file watcher failed; restarting it")
                 self._stop.wait(DEV_WATCH_RESTART_DELAY_MS / 1000)
+
+    def _handle(self, raw: set[tuple[int, str]], recursive: bool) -> None:
+        changes = {(int(c), p) for c, p in raw if self.plan.watch_filter(c, p)}
+        if not recursive:
+            # A folder appeared at the top (mkdir, git checkout, a rename): watch it too,
+            # and count the files it already holds as changes.
+            new = [
+                Path(p)
+                for c, p in raw
+                if c == CHANGE_ADDED and Path(p).name not in IGNORED_DIRS and Path(p).is_dir()
+            ]
+            if new:
+                self._restart_deep.set()
+                for folder in new:
+                    for file in folder.rglob("*"):
+                        if self.plan.watch_filter(CHANGE_ADDED, str(file)):
+                            changes.add((CHANGE_ADDED, str(file)))
+        if changes:
+            self._post(changes)
 
     def _post(self, changes: set[tuple[int, str]]) -> None:
         loop, queue = self._loop, self._queue

@@ -238,3 +238,42 @@ async def test_watcher_restarts_after_a_crash(
         await asyncio.to_thread(watcher.join, 5.0)
     assert len(calls) == 2
     assert "file watcher failed; restarting it" in caplog.text
+
+
+def test_plan_deep_roots_skip_ignored_folders(tmp_path: Path) -> None:
+    for name in ("lib", "public", ".venv", "node_modules", ".git", "__pycache__"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "worker.py").write_text("")
+    outside = tmp_path.parent / f"{tmp_path.name}-bucket"
+    plan = WatchPlan(root=tmp_path, bucket=outside)
+    assert plan.deep_roots() == [tmp_path / "lib", tmp_path / "public", outside]
+
+
+async def test_watcher_picks_up_new_top_level_folders(tmp_path: Path) -> None:
+    watcher = Watcher(WatchPlan(root=tmp_path))
+    watcher.start()
+    try:
+        assert await asyncio.to_thread(watcher.wait_ready, 5.0)
+        assert watcher.alive
+        # A folder created after start, with a module already in it (e.g. git checkout).
+        staged = tmp_path.parent / f"{tmp_path.name}-staged"
+        (staged / "pkg").mkdir(parents=True)
+        (staged / "pkg" / "a.py").write_text("x = 1\n")
+        os.replace(staged / "pkg", tmp_path / "pkg")
+        batch = await asyncio.wait_for(watcher.next_batch(), 5.0)
+        assert batch.paths[ChangeKind.CODE] == {tmp_path / "pkg" / "a.py"}
+        # ... and later edits inside it are seen by the restarted recursive watcher.
+        for _ in range(100):
+            (tmp_path / "pkg" / "b.py").write_text("y = 2\n")
+            try:
+                batch = await asyncio.wait_for(watcher.next_batch(), 0.3)
+            except TimeoutError:
+                continue
+            if tmp_path / "pkg" / "b.py" in batch.paths.get(ChangeKind.CODE, set()):
+                break
+        else:
+            raise AssertionError("edits in the new folder were never seen")
+    finally:
+        watcher.stop()
+        await asyncio.to_thread(watcher.join, 5.0)
+    assert not watcher.alive

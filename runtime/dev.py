@@ -364,6 +364,7 @@ class DevServer:
             "live_reload_clients": self.live.clients,
             "port": self.port,
             "watching": self.plan.describe() if self.plan is not None else [],
+            "watcher_alive": self.watcher is not None and self.watcher.alive,
         }
 
     def _live_reload_enabled(self, config: Config) -> bool:

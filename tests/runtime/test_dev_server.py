@@ -144,6 +144,7 @@ def test_dev_banner_access_log_and_worker_output(dev: Dev) -> None:
     dev.proc.wait_for(r"^GET / 200 \d+\.\dms$")
     dev.proc.wait_for(r"worker says hit 1")
     assert dev.get("/__edgeworks/health").status_code == 200
+    assert dev.status()["watcher_alive"] is True
 
 
 def test_dev_code_edit_serves_new_code_and_keeps_kv(dev: Dev) -> None:

@@ -19,7 +19,6 @@ import re
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -40,10 +39,24 @@ class UsageError(Exception):
 
 
 def _version() -> str:
+    # importlib.metadata costs ~20 ms to import: only `--version` pays for it.
+    from importlib import metadata
+
     try:
         return metadata.version("edgeworks")
     except metadata.PackageNotFoundError:  # pragma: no cover - running from a checkout
         return "0+unknown"
+
+
+class _VersionAction(argparse.Action):
+    """``--version`` that looks the version up only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(f"edgeworks {_version()}")
+        parser.exit()
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="edgeworks",
         description="A Workers-style serverless runtime for Python.",
     )
-    parser.add_argument("--version", action="version", version=f"edgeworks {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for add in (_add_kv, _add_sites, _add_serve, _add_dev, _add_init):

@@ -23,6 +23,7 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType
@@ -202,6 +203,12 @@ def run_serve(options: ServeOptions) -> int:
 
     Raises ``ConfigError`` for a bad config (the CLI exits 2).
     """
+    # Until uvicorn takes over the signals, SIGTERM/SIGINT stop us at once (exit 0).
+    # uvicorn re-raises a caught signal after its graceful shutdown with the handler
+    # that was installed before it: that one is then a no-op, so a drain exits 0.
+    _stopped.clear()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _on_signal)
     _configure_logging()
     config = load_serve_config(options)
     from runtime.loader import load_worker
@@ -237,10 +244,6 @@ def run_serve(options: ServeOptions) -> int:
     shown = f"[{options.host}]" if ":" in options.host else options.host
     print(f"Listening on http://{shown}:{port}", flush=True)
 
-    # uvicorn re-raises a caught SIGTERM/SIGINT after its graceful shutdown with the
-    # handler that was installed before it: make that a no-op so a drain exits 0.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _ignore_after_shutdown)
     try:
         if options.workers <= 1:
             return _serve_in_process(config, options, worker, sock)
@@ -249,8 +252,12 @@ def run_serve(options: ServeOptions) -> int:
         sock.close()
 
 
-def _ignore_after_shutdown(signum: int, frame: FrameType | None) -> None:
-    return None
+_stopped = threading.Event()  # set once uvicorn has served and shut down
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    if not _stopped.is_set():
+        raise KeyboardInterrupt  # before uvicorn runs: the CLI exits 0
 
 
 def _uvicorn_config(app: Any, options: ServeOptions, config: Config, **extra: Any) -> Any:
@@ -274,8 +281,16 @@ def _serve_in_process(
     import uvicorn
 
     app = build_app(config, options, worker)
+
+    async def stopped() -> None:
+        _stopped.set()  # the signal uvicorn re-raises after this shutdown is a no-op
+
+    app.on_shutdown.append(stopped)
     server = uvicorn.Server(_uvicorn_config(app, options, config))
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        _stopped.set()
     return EXIT_OK if server.started else EXIT_FAILURE
 
 
@@ -297,6 +312,7 @@ def _serve_multiprocess(options: ServeOptions, sock: socket.socket) -> int:
     try:
         Multiprocess(uv_config, sockets=[sock]).run()
     finally:
+        _stopped.set()
         Path(lock_path).unlink(missing_ok=True)
     return EXIT_OK
 

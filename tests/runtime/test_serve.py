@@ -199,3 +199,15 @@ def test_cron_lock_lets_one_process_run_crons(tmp_path: Path) -> None:
     assert second.acquire()
     second.release()
     assert _CronLock(None).acquire()
+
+
+def test_serve_sigterm_right_after_listening_exits_0(tmp_path: Path) -> None:
+    folder = project(tmp_path)
+    proc = edgeworks("serve", "--port", "0", "--kv", "memory", cwd=folder)
+    try:
+        proc.wait_for(r"Listening on")
+        proc.signal(signal.SIGTERM)  # uvicorn may not have taken over the signals yet
+        assert proc.wait(15) == 0
+    finally:
+        proc.stop()
+    assert "Traceback" not in proc.output

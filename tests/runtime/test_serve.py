@@ -95,7 +95,7 @@ def project(tmp_path: Path, origin: str | None = None) -> Path:
         + origin_line
         + f'[vars]\nMARKER = "{folder / "marker.txt"}"\n'
         + '[[kv_namespaces]]\nbinding = "KV"\nid = "kv"\n'
-        + "[limits]\ncpu_ms = 300\n"
+        + "[limits]\ncpu_ms = 300\nmax_body_bytes = 100000\n"
     )
     (folder / "worker.py").write_text(textwrap.dedent(WORKER))
     (folder / "secrets.env").write_text("API_KEY=from-file\n")
@@ -119,6 +119,17 @@ def test_serve_serves_forwards_and_drains_on_sigterm(tmp_path: Path, origin: str
         assert forwarded.status_code == 200
         assert forwarded.text == "origin POST /fail?x=1 payload"
         assert forwarded.headers["x-origin"] == "yes"
+
+        # Over the body limit with Expect: 100-continue: 413 at once, no 100 Continue.
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(
+                b"POST /kv HTTP/1.1\r\nHost: x\r\nContent-Length: 200000000\r\n"
+                b"Expect: 100-continue\r\n\r\n"
+            )
+            answer = conn.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 413 ") and b"100 Continue" not in answer
+        chunks = (b"x" * 10_000 for _ in range(20))  # chunked, 200 KB: counted as it arrives
+        assert httpx.post(base + "/kv", content=chunks).status_code == 413
 
         # A runaway handler is cut at cpu_ms; a request sent meanwhile is answered right after.
         spin: list[httpx.Response] = []

@@ -35,7 +35,6 @@ Settings ([vars]; only ``ORIGIN`` is required)::
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import logging
 import re
@@ -204,12 +203,16 @@ def _unauthorized(realm: str, body: str, *, invalid: bool) -> PlainTextResponse:
     return PlainTextResponse(body, status_code=401, headers={"WWW-Authenticate": challenge})
 
 
-def _copy(template: PlainTextResponse) -> PlainTextResponse:
-    """A fresh copy of a response built once (rejections are the hot path: this skips
-    re-encoding the headers; the copy has its own header list, so changing it is safe)."""
-    response = copy.copy(template)
-    response.raw_headers = list(template.raw_headers)
-    return response
+class _Copy(PlainTextResponse):
+    """A fresh copy of a response built once. Rejections are the hot path: this skips
+    rendering and re-encoding the headers; the copy has its own header list, so
+    whatever changes it later changes only this response."""
+
+    def __init__(self, template: PlainTextResponse) -> None:
+        self.status_code = template.status_code
+        self.background = None
+        self.body = template.body
+        self.raw_headers = list(template.raw_headers)
 
 
 def _without_cookie(cookie_header: str, name: str) -> str:
@@ -229,9 +232,9 @@ async def handle_request(
     settings = settings_for(env)
     token, from_header = presented_token(request, settings.auth_cookie)
     if token is None:
-        return _copy(settings.missing)
+        return _Copy(settings.missing)
     if not well_formed(token):
-        return _copy(settings.invalid)
+        return _Copy(settings.invalid)
     base = settings.origin
     if isinstance(base, OriginNotConfigured):
         return PlainTextResponse(MISCONFIGURED_BODY, status_code=502)
@@ -244,7 +247,7 @@ async def handle_request(
         logger.error("edge_auth: token lookup failed: %s", exc)
         return PlainTextResponse(UNAVAILABLE_BODY, status_code=503)
     if found.value is None:
-        return _copy(settings.invalid)
+        return _Copy(settings.invalid)
     principal = parse_principal(found.value, found.metadata)
     if principal is None:
         logger.warning(
@@ -252,7 +255,7 @@ async def handle_request(
             'printable user id, metadata {"scopes": [...]}); refusing it',
             _fingerprint(token),
         )
-        return _copy(settings.invalid)
+        return _Copy(settings.invalid)
     if settings.required_scope and settings.required_scope not in principal.scopes:
         return PlainTextResponse(FORBIDDEN_BODY, status_code=403)
 

@@ -100,8 +100,9 @@ def wrk(url: str) -> tuple[float, float, float]:
     ).stdout
     try:
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-        p50 = parse_ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-        p99 = parse_ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+        # Anchored at the line start: "75.99%" in the thread stats is not the 99% row.
+        p50 = parse_ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+        p99 = parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     except (AttributeError, ValueError) as exc:
         raise RuntimeError(f"unexpected wrk output ({exc}):\n{out}") from None
     return rps, p50, p99

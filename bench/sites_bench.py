@@ -102,7 +102,8 @@ def wrk(url: str, script: Path) -> tuple[float, float, int]:
         check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = parse_ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    # Anchored at the line start: "75.99%" in the thread stats is not the 99% row.
+    p99 = parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     non200 = int(re.search(r"non200 (\d+)", out).group(1))  # type: ignore[union-attr]
     return rps, p99, non200
 

@@ -100,7 +100,7 @@ def asgi_figures(work: Path) -> None:
     for name, (example, extra) in RUNS.items():
         options = ServeOptions(kv="memory", access_log=False, cwd=str(work / example))
         app = build_app(load_serve_config(options), options)
-        headers = [tuple(h.encode().split(b": ", 1)) for h in extra[1::2]]
+        headers = [tuple(h.lower().encode().split(b": ", 1)) for h in extra[1::2]]
         costs[name] = asyncio.run(asgi_cost(with_headers(app, headers)))
     print("\nin-process ASGI cost per request (best of 3 x 20,000 calls, no server):")
     for name, cost in costs.items():

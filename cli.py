@@ -498,12 +498,7 @@ def _sites_deploy(args: argparse.Namespace) -> int:
             return await deploy(
                 site.bucket,
                 namespace,
-                include=site.include,
-                exclude=site.exclude,
-                keep=site.keep,
-                html_handling=site.html_handling,
-                not_found_handling=site.not_found_handling,
-                cache_control=site.cache_control,
+                **site.deploy_options(),
                 dry_run=args.dry_run,
                 progress=progress,
             )

@@ -123,12 +123,7 @@ async def deploy_bucket(
     result = await deploy(
         site.bucket,
         KVNamespace(store, config.site_namespace_id),
-        include=site.include,
-        exclude=site.exclude,
-        keep=site.keep,
-        html_handling=site.html_handling,
-        not_found_handling=site.not_found_handling,
-        cache_control=site.cache_control,
+        **site.deploy_options(),
         only=changed,
         hash_cache=hash_cache,
     )

@@ -161,6 +161,18 @@ class SiteConfig(_Model):
     keep: StrictInt = Field(default=limits.DEFAULT_SITE_KEEP, ge=1)
     cache_control: Text = limits.DEFAULT_SITE_CACHE_CONTROL
 
+    def deploy_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``sites.deploy`` this section sets (everything but
+        the bucket), so every caller deploys a site the same way."""
+        return {
+            "include": self.include,
+            "exclude": self.exclude,
+            "keep": self.keep,
+            "html_handling": self.html_handling,
+            "not_found_handling": self.not_found_handling,
+            "cache_control": self.cache_control,
+        }
+
 
 class KVConfig(_Model):
     """``[kv]``: the store every command uses and the edge cache of each location.

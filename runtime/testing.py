@@ -212,12 +212,7 @@ class WorkerClient:
         await deploy(
             site.bucket,
             bindings["__STATIC_CONTENT"],
-            include=site.include,
-            exclude=site.exclude,
-            keep=site.keep,
-            html_handling=site.html_handling,
-            not_found_handling=site.not_found_handling,
-            cache_control=site.cache_control,
+            **site.deploy_options(),
         )
 
     # --- what tests use ------------------------------------------------------------

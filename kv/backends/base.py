@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 Buffer = bytes | bytearray | memoryview
 
@@ -129,3 +129,17 @@ class Store(Protocol):
     async def aclose(self) -> None:
         """Release connections and files. The store is unusable afterwards."""
         ...
+
+
+class StoreBase:
+    """What every backend shares: ``async with store:`` closes it on exit
+    (spec/kv.md §0: stores are async context managers)."""
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

@@ -14,11 +14,10 @@ from __future__ import annotations
 import heapq
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 
 from sortedcontainers import SortedDict
 
-from kv.backends.base import Buffer, Entry, KeyInfo, StreamEntry, WriteOp
+from kv.backends.base import Buffer, Entry, KeyInfo, StoreBase, StreamEntry, WriteOp
 from kv.errors import StoreUnavailable
 
 # Stale expiry-heap items tolerated before the heap is rebuilt (beyond twice the key count).
@@ -35,7 +34,7 @@ class _Space:
     created: bool = False
 
 
-class MemoryStore:
+class MemoryStore(StoreBase):
     """A store that keeps everything in this process's memory.
 
     >>> store = open_store("memory://")   # each call: a new, empty store
@@ -50,17 +49,6 @@ class MemoryStore:
     def from_url(cls, url: str) -> MemoryStore:
         """A new, empty store (``memory://``); the rest of the URL is ignored."""
         return cls(url)
-
-    async def __aenter__(self) -> MemoryStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # --- reads ----------------------------------------------------------------
 

@@ -43,7 +43,7 @@ from urllib.parse import quote
 
 from kv.backends import _redis_scripts as scripts
 from kv.backends._redis_client import new_client, redact, unavailable_as_store_error
-from kv.backends.base import Buffer, Entry, KeyInfo, StreamEntry, WriteOp
+from kv.backends.base import Buffer, Entry, KeyInfo, StoreBase, StreamEntry, WriteOp
 from kv.errors import StoreUnavailable
 from kv.invalidation import encode_invalidation
 from kv.limits import (
@@ -96,7 +96,7 @@ def _lex_range(prefix: str, start_after: str | None) -> tuple[bytes, bytes]:
     return low, high
 
 
-class RedisStore:
+class RedisStore(StoreBase):
     """A KV store on Redis: ``redis://host:port/db`` (also ``rediss://``).
 
     >>> store = RedisStore.from_url("redis://127.0.0.1:6379/0")   # no I/O yet
@@ -116,12 +116,6 @@ class RedisStore:
     def from_url(cls, url: str) -> RedisStore:
         """Open lazily: the first command connects."""
         return cls(url)
-
-    async def __aenter__(self) -> RedisStore:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     # --- connection -----------------------------------------------------------
 

@@ -36,13 +36,12 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
 
 from kv.backends import _sqlite_db as db
 from kv.backends._sqlite_expiry import Reclaimer
 from kv.backends._sqlite_stream import OneChunk, StreamPool, open_stream
 from kv.backends._sqlite_writer import Writer
-from kv.backends.base import Buffer, Entry, KeyInfo, StreamEntry, WriteOp
+from kv.backends.base import Buffer, Entry, KeyInfo, StoreBase, StreamEntry, WriteOp
 from kv.errors import StoreCorrupt, StoreUnavailable
 from kv.limits import (
     SQLITE_BLOB_WRITE_BYTES,
@@ -66,7 +65,7 @@ _STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
 _INHERITED: list[sqlite3.Connection] = []
 
 
-class SQLiteStore:
+class SQLiteStore(StoreBase):
     """A store in one SQLite file.
 
     >>> store = open_store("sqlite:///srv/app/.edgeworks/state/kv.sqlite3?synchronous=full")
@@ -129,17 +128,6 @@ class SQLiteStore:
         """
         path, synchronous, timeout = db.parse_url(url)
         return cls(path, synchronous=synchronous, busy_timeout=timeout, url=url)
-
-    async def __aenter__(self) -> SQLiteStore:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # --- reads (inline on the loop) --------------------------------------------
 

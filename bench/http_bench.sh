@@ -9,4 +9,6 @@ if ! command -v wrk >/dev/null 2>&1; then
     apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
 PYTHON=${PYTHON:-.venv/bin/python}
-exec "$PYTHON" bench/http_bench.py "$@"
+"$PYTHON" bench/http_bench.py "$@"
+# Workers (H8): edge_auth turning away unauthorized requests vs the hello worker.
+exec "$PYTHON" bench/workers_bench.py "$@"

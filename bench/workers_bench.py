@@ -4,6 +4,7 @@ Run by bench/http_bench.sh after the HTTP figures, or alone:
 
     .venv/bin/python bench/workers_bench.py            # 10 s per run
     DURATION=3s .venv/bin/python bench/workers_bench.py
+    .venv/bin/python bench/workers_bench.py --asgi-only    # in-process figures only
 
 Both under `edgeworks serve --workers 1 --no-access-log --kv memory` (uvloop,
 httptools), all up at once; wrk -t1 -c32 visits them in turn, two rounds:
@@ -112,6 +113,10 @@ def main() -> None:
     examples = sorted({example for example, _ in RUNS.values()})
     for example in examples:
         shutil.copytree(REPO / "examples" / example, work / example)
+    if "--asgi-only" in sys.argv:
+        asgi_figures(work)
+        shutil.rmtree(work, ignore_errors=True)
+        return
     results: dict[str, list[tuple[float, float, float, float, str]]] = {n: [] for n in RUNS}
     procs = {}
     ports = {}

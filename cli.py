@@ -641,9 +641,10 @@ def _run_dev(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from runtime.dev import DevOptions, run_dev
-    from runtime.locations import parse_locations
 
     if args.locations is not None:
+        from runtime.locations import parse_locations
+
         try:
             parse_locations(args.locations)
         except ValueError as exc:
@@ -667,7 +668,9 @@ def _run_dev(args: argparse.Namespace) -> int:
 
 
 def _add_init(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from runtime.init import TEMPLATES
+    # runtime.limits, not runtime.init: building the parser must not import the
+    # template machinery for every command.
+    from runtime.limits import INIT_TEMPLATES as TEMPLATES
 
     parser = sub.add_parser(
         "init",

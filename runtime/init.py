@@ -15,10 +15,12 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path, PurePosixPath
 
+from runtime.limits import INIT_TEMPLATES
+
 __all__ = ["NAME_PLACEHOLDER", "TEMPLATES", "init_project", "project_name", "render_template"]
 
 #: The templates ``edgeworks init --template`` accepts; the first is the default.
-TEMPLATES = ("hello", "counter", "site")
+TEMPLATES = INIT_TEMPLATES
 NAME_PLACEHOLDER = "{{ name }}"
 #: Never copied from a template folder (caches left by running its tests in place).
 SKIPPED_NAMES = frozenset({"__pycache__", ".pytest_cache", ".edgeworks", ".mypy_cache"})

@@ -104,3 +104,8 @@ DEV_LOAD_RETRIES = 5  # at most this many retries of one failed load
 DEV_GRACEFUL_SHUTDOWN_S = 1  # open SSE/streaming responses are cut after this long on Ctrl-C
 DEV_SSE_PING_S = 15  # live-reload stream keep-alive comment interval
 DEV_OLD_GENERATION_GRACE_S = 10  # s a request may keep running on replaced code (streams)
+INIT_TEMPLATES = (
+    "hello",
+    "counter",
+    "site",
+)  # `edgeworks init --template` choices; first is the default

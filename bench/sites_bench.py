@@ -30,13 +30,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 sys.path[:0] = [str(REPO), str(BENCH)]
 
+from http_bench import free_port, parse_ms, wait_ok  # noqa: E402
 from sites_gen import generate  # noqa: E402
 
 DURATION = os.environ.get("DURATION", "10s")
@@ -52,31 +52,6 @@ UVICORN_FLAGS = [
     "warning",
 ]
 VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ok(url: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.01)
-    raise RuntimeError(f"{url} did not answer 200 within {timeout}s")
-
-
-def parse_ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
 def lua_script(work: Path, name: str, paths: list[str]) -> Path:

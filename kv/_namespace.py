@@ -103,12 +103,22 @@ class KVNamespace:
         self.id = namespace_id
         self.clock = clock
         self.cache = cache
-        self.cache_ttl_default = cache_ttl_default
+        self.cache_ttl_default = cache_ttl_default  # validated once, by the setter
         self.limit_write_rate = limit_write_rate
         self._write_rate = WriteRate()
 
     def __repr__(self) -> str:
         return f"<KVNamespace {self.id!r} on {self.store.url}>"
+
+    @property
+    def cache_ttl_default(self) -> float:
+        """Seconds a read is cached when the call gives no ``cache_ttl`` (at least 30)."""
+        return self._cache_ttl_default
+
+    @cache_ttl_default.setter
+    def cache_ttl_default(self, value: float) -> None:
+        # Checked here, not on every read: reads without cache_ttl are the hot path.
+        self._cache_ttl_default = V.check_cache_ttl(value, L.OP_GET)
 
     def without_cache(self) -> KVNamespace:
         """This namespace read straight from the store (same store, id and clock; no
@@ -179,7 +189,9 @@ class KVNamespace:
         return ("text" if type_ is None else type_), ttl
 
     def _cache_ttl(self, cache_ttl: object, op: str) -> float:
-        return V.check_cache_ttl(self.cache_ttl_default if cache_ttl is None else cache_ttl, op)
+        if cache_ttl is None:
+            return self._cache_ttl_default
+        return V.check_cache_ttl(cache_ttl, op)
 
     async def _get_one(
         self, key: object, type_: object, cache_ttl: object

@@ -10,8 +10,8 @@ unread; the runtime streams its body to the client unchanged (``aiter_raw``:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -38,6 +38,29 @@ HOP_BY_HOP = frozenset(
 REQUEST_ONLY = frozenset({"host", "content-length", "expect"})
 #: Methods whose requests carry no body unless the client framed one.
 BODYLESS_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+_T = TypeVar("_T")
+
+
+def env_var(env: Any, name: str, default: str) -> str:
+    """A ``[vars]`` value as text, or ``default`` when the binding is absent."""
+    value = getattr(env, name, None)
+    return default if value is None else str(value)
+
+
+def per_env(parse: Callable[[Any], _T]) -> Callable[[Any], _T]:
+    """``parse(env)`` once per env object, not on every request (reading an unset var
+    through ``Env`` costs an AttributeError); a dev reload hands over a new env."""
+    last: list[Any] = [None, None]
+
+    def settings_for(env: Any) -> _T:
+        if last[0] is not env:
+            last[:] = [env, parse(env)]
+        result: _T = last[1]
+        return result
+
+    return settings_for
 
 
 class OriginNotConfigured(Exception):

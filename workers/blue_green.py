@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from workers._proxy import OriginNotConfigured, add_header, forward, origin_base
+from workers._proxy import OriginNotConfigured, add_header, env_var, forward, origin_base, per_env
 
 if TYPE_CHECKING:
     import httpx
@@ -140,13 +140,8 @@ def bucket_of(user_id: str) -> int:
     return int.from_bytes(digest[:8], "big") % BUCKETS
 
 
-def _var(env: Any, name: str, default: str) -> str:
-    value = getattr(env, name, None)
-    return default if value is None else str(value)
-
-
 def _cache_ttl(env: Any) -> int:
-    raw = _var(env, "CONFIG_CACHE_TTL", str(DEFAULT_CONFIG_CACHE_TTL))
+    raw = env_var(env, "CONFIG_CACHE_TTL", str(DEFAULT_CONFIG_CACHE_TTL))
     try:
         ttl = int(raw)
     except ValueError:
@@ -176,7 +171,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Any) -> Settings:
-        default = _var(env, "DEFAULT_COLOR", COLORS[0])
+        default = env_var(env, "DEFAULT_COLOR", COLORS[0])
         if default not in COLORS:
             _warn(f"DEFAULT_COLOR={default!r} is not blue or green; using blue")
             default = COLORS[0]
@@ -187,30 +182,23 @@ class Settings:
                 origins[color] = origin_base(getattr(env, var_name, None), var_name)
             except OriginNotConfigured as exc:
                 origins[color] = exc
-        binding = _var(env, "DEPLOY_BINDING", DEFAULT_DEPLOY_BINDING)
+        binding = env_var(env, "DEPLOY_BINDING", DEFAULT_DEPLOY_BINDING)
         return cls(
             default=default,
             namespace=getattr(env, binding, None),
             binding=binding,
-            config_key=_var(env, "CONFIG_KEY", DEFAULT_CONFIG_KEY),
+            config_key=env_var(env, "CONFIG_KEY", DEFAULT_CONFIG_KEY),
             cache_ttl=_cache_ttl(env),
-            user_cookie=_var(env, "USER_COOKIE", DEFAULT_USER_COOKIE),
-            force_header=_var(env, "FORCE_HEADER", DEFAULT_FORCE_HEADER),
-            force_cookie=_var(env, "FORCE_COOKIE", DEFAULT_FORCE_COOKIE),
-            color_header=_var(env, "COLOR_HEADER", DEFAULT_COLOR_HEADER),
+            user_cookie=env_var(env, "USER_COOKIE", DEFAULT_USER_COOKIE),
+            force_header=env_var(env, "FORCE_HEADER", DEFAULT_FORCE_HEADER),
+            force_cookie=env_var(env, "FORCE_COOKIE", DEFAULT_FORCE_COOKIE),
+            color_header=env_var(env, "COLOR_HEADER", DEFAULT_COLOR_HEADER),
             origins=origins,
         )
 
 
-_settings: tuple[Any, Settings] | None = None
-
-
-def settings_for(env: Any) -> Settings:
-    """The settings of ``env``, parsed on its first request (a reload brings a new env)."""
-    global _settings
-    if _settings is None or _settings[0] is not env:
-        _settings = (env, Settings.from_env(env))
-    return _settings[1]
+#: The settings of an env, parsed on its first request (a reload brings a new env).
+settings_for = per_env(Settings.from_env)
 
 
 async def read_split(settings: Settings) -> Split:

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from workers._proxy import OriginNotConfigured, forward, origin_base
+from workers._proxy import OriginNotConfigured, env_var, forward, origin_base, per_env
 
 if TYPE_CHECKING:
     import httpx
@@ -80,11 +80,6 @@ class Principal:
 
     user_id: str
     scopes: tuple[str, ...] = ()
-
-
-def _var(env: Any, name: str, default: str) -> str:
-    value = getattr(env, name, None)
-    return default if value is None else str(value)
 
 
 def presented_token(request: Request, cookie_name: str) -> tuple[str | None, bool]:
@@ -125,7 +120,7 @@ def parse_principal(user_id: object, metadata: object) -> Principal | None:
 
 
 def _cache_ttl(env: Any) -> int:
-    raw = _var(env, "TOKEN_CACHE_TTL", str(DEFAULT_TOKEN_CACHE_TTL))
+    raw = env_var(env, "TOKEN_CACHE_TTL", str(DEFAULT_TOKEN_CACHE_TTL))
     try:
         return max(int(raw), MIN_TOKEN_CACHE_TTL)
     except ValueError:
@@ -153,7 +148,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Any) -> Settings:
-        binding = _var(env, "TOKENS_BINDING", DEFAULT_TOKENS_BINDING)
+        binding = env_var(env, "TOKENS_BINDING", DEFAULT_TOKENS_BINDING)
         tokens = getattr(env, binding, None)
         origin: str | OriginNotConfigured
         try:
@@ -164,31 +159,24 @@ class Settings:
             # Logged once per env; requests then get a 502 without a log line each.
             logger.error("edge_auth: %s; requests with a token get 502 until fixed", exc)
             origin = exc
-        realm = _var(env, "REALM", DEFAULT_REALM).replace('"', "")
+        realm = env_var(env, "REALM", DEFAULT_REALM).replace('"', "")
         return cls(
             realm=realm,
             missing=_unauthorized(realm, MISSING_BODY, invalid=False),
             invalid=_unauthorized(realm, INVALID_BODY, invalid=True),
-            auth_cookie=_var(env, "AUTH_COOKIE", DEFAULT_AUTH_COOKIE),
+            auth_cookie=env_var(env, "AUTH_COOKIE", DEFAULT_AUTH_COOKIE),
             tokens=tokens,
-            token_prefix=_var(env, "TOKEN_PREFIX", DEFAULT_TOKEN_PREFIX),
+            token_prefix=env_var(env, "TOKEN_PREFIX", DEFAULT_TOKEN_PREFIX),
             cache_ttl=_cache_ttl(env),
-            user_header=_var(env, "USER_HEADER", DEFAULT_USER_HEADER),
-            scopes_header=_var(env, "SCOPES_HEADER", DEFAULT_SCOPES_HEADER),
-            required_scope=_var(env, "REQUIRED_SCOPE", ""),
+            user_header=env_var(env, "USER_HEADER", DEFAULT_USER_HEADER),
+            scopes_header=env_var(env, "SCOPES_HEADER", DEFAULT_SCOPES_HEADER),
+            required_scope=env_var(env, "REQUIRED_SCOPE", ""),
             origin=origin,
         )
 
 
-_settings: tuple[Any, Settings] | None = None
-
-
-def settings_for(env: Any) -> Settings:
-    """The settings of ``env``, parsed on its first request (a reload brings a new env)."""
-    global _settings
-    if _settings is None or _settings[0] is not env:
-        _settings = (env, Settings.from_env(env))
-    return _settings[1]
+#: The settings of an env, parsed on its first request (a reload brings a new env).
+settings_for = per_env(Settings.from_env)
 
 
 def _fingerprint(token: str) -> str:

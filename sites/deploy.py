@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -121,6 +121,26 @@ def _read_rules(root: str) -> tuple[list[dict[str, object]], dict[str, object], 
             redirects, found = parse_redirects(fh.read())
         warnings += found
     return headers, redirects, warnings
+
+
+async def _stale_assets(
+    existing_assets: set[str],
+    entries: Mapping[str, ManifestEntry],
+    kept_versions: Sequence[int],
+    current: Manifest | None,
+    direct: KVNamespace,
+) -> list[str]:
+    """Stored assets that neither the new manifest nor the other kept versions use."""
+    in_use = {e.key for e in entries.values()}
+    for version in kept_versions[1:]:
+        old = (
+            current
+            if current is not None and current.version == version
+            else await read_manifest(direct, version)
+        )
+        if old is not None:
+            in_use |= old.keys
+    return sorted(existing_assets - in_use)
 
 
 async def _existing_keys(namespace: KVNamespace) -> list[str]:
@@ -232,6 +252,7 @@ async def deploy(
     pointer = await read_pointer(direct)
     current = await read_manifest(direct, pointer.version) if pointer is not None else None
     existing = await _existing_keys(direct)
+    existing_set = set(existing)
     existing_assets = {k for k in existing if not k.startswith(limits.RESERVED_PREFIX)}
     versions = {v for v in (version_of_key(k) for k in existing) if v is not None}
     if pointer is not None:
@@ -269,16 +290,7 @@ async def deploy(
     kept_versions = new_pointer.published[:keep]
 
     if dry_run:
-        in_use = {e.key for e in entries.values()}
-        for version in kept_versions[1:]:
-            old = (
-                current
-                if current is not None and current.version == version
-                else await read_manifest(direct, version)
-            )
-            if old is not None:
-                in_use |= old.keys
-        stale = sorted(existing_assets - in_use)
+        stale = await _stale_assets(existing_assets, entries, kept_versions, current, direct)
         changes += [FileChange("-", key, key, 0) for key in stale]
         return DeployResult(
             uploaded, unchanged, len(stale), new.version, warnings, changes, True, False
@@ -326,20 +338,11 @@ async def deploy(
     bump_generation()
 
     # 3. whatever none of the last `keep` published versions uses
-    in_use = {e.key for e in entries.values()}
-    for version in kept_versions[1:]:
-        old = (
-            current
-            if current is not None and current.version == version
-            else await read_manifest(direct, version)
-        )
-        if old is not None:
-            in_use |= old.keys
-    stale = sorted(existing_assets - in_use)
+    stale = await _stale_assets(existing_assets, entries, kept_versions, current, direct)
     old_manifests = sorted(
         manifest_key(v)
         for v in versions
-        if v not in kept_versions and manifest_key(v) in set(existing)
+        if v not in kept_versions and manifest_key(v) in existing_set
     )
     doomed = stale + old_manifests
     for start in range(0, len(doomed), limits.UPLOAD_BATCH_KEYS):

@@ -66,6 +66,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
+def _add_listen(parser: argparse.ArgumentParser, host: str, port: int) -> None:
+    """``--host``/``--port`` of the servers (``--port 0``: a free port, printed)."""
+    parser.add_argument("--host", default=host, help=f"address to bind ({host})")
+    parser.add_argument("--port", type=int, default=port, help=f"port ({port}; 0 = a free port)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgeworks",
@@ -561,8 +567,9 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "location with its own KV cache; no reload, no dev endpoints (spec/dev.md §3).",
     )
     _add_common(parser)
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8787, help="port (8787; 0 = a free port)")
+    from runtime.limits import SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT
+
+    _add_listen(parser, SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT)
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="processes (1)")
     parser.add_argument(
         "--env-file", metavar="PATH", help="secrets in .dev.vars format (NAME=value lines)"
@@ -608,15 +615,7 @@ def _add_dev(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("worker", nargs="?", metavar="WORKER.py", help="worker file (else main)")
     _add_common(parser)
-    parser.add_argument(
-        "--host", default=DEV_DEFAULT_HOST, help=f"address to bind ({DEV_DEFAULT_HOST})"
-    )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=DEV_DEFAULT_PORT,
-        help=f"port ({DEV_DEFAULT_PORT}; 0 = a free port)",
-    )
+    _add_listen(parser, DEV_DEFAULT_HOST, DEV_DEFAULT_PORT)
     state = parser.add_mutually_exclusive_group()
     state.add_argument("--persist-to", metavar="DIR", help="keep KV state in DIR (SQLite)")
     state.add_argument("--ephemeral", action="store_true", help="KV in memory, gone on exit")

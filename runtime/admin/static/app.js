@@ -226,6 +226,22 @@ function openEditor(editing) {
   $("editor").showModal();
 }
 
+const MIN_TTL = 60; // seconds: KV's minimum expiration_ttl
+
+function checkInput(ttl, metadata) {
+  if (ttl && !(/^\d+$/.test(ttl) && Number(ttl) >= MIN_TTL)) {
+    return `Invalid expiration_ttl of ${ttl}. Expiration TTL must be at least ${MIN_TTL}.`;
+  }
+  if (metadata) {
+    try {
+      JSON.parse(metadata);
+    } catch (err) {
+      return `Invalid metadata JSON: ${err.message}`;
+    }
+  }
+  return null;
+}
+
 async function saveKey(event) {
   event.preventDefault();
   const name = $("edit-name").value;
@@ -240,6 +256,13 @@ async function saveKey(event) {
   if (metadata) form.append("metadata", metadata);
   const ttl = $("edit-ttl").value.trim();
   const query = ttl ? `?expiration_ttl=${enc(ttl)}` : "";
+  // The API checks both again; checking here first keeps a typo off the network.
+  const problem = checkInput(ttl, metadata);
+  if (problem) {
+    $("edit-error").textContent = problem;
+    $("edit-error").hidden = false;
+    return;
+  }
   try {
     await api(`/${enc(state.ns.id)}/values/${enc(name)}${query}`, { method: "PUT", body: form });
   } catch (err) {

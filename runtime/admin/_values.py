@@ -41,7 +41,16 @@ async def list_keys(state: AdminState, req: AdminRequest, namespace_id: str) -> 
             limit=None if limit is None else int(limit),
             cursor=cursor,
         )
-    keys = [item.to_dict() for item in page.keys]
+    # Built here rather than with KeyItem.to_dict: a page holds 1,000 items and the
+    # generic conversion is a third of the page's time.
+    keys: list[dict[str, Any]] = []
+    for item in page.keys:
+        entry: dict[str, Any] = {"name": item.name}
+        if item.expiration is not None:
+            entry["expiration"] = item.expiration
+        if item.metadata is not None:
+            entry["metadata"] = item.metadata
+        keys.append(entry)
     return ok(keys, {"count": len(keys), "cursor": page.cursor or ""})
 
 

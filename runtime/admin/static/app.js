@@ -44,14 +44,18 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-function when(expiration) {
-  if (!expiration) return "never";
+function relative(expiration) {
   const seconds = expiration - Date.now() / 1000;
-  const date = new Date(expiration * 1000).toISOString().replace(".000Z", "Z");
-  if (seconds <= 0) return `${date} (expired)`;
+  if (seconds <= 0) return "expired";
   const units = [[86400, "d"], [3600, "h"], [60, "m"], [1, "s"]];
   const [size, unit] = units.find(([s]) => seconds >= s) || [1, "s"];
-  return `${date} (in ${Math.floor(seconds / size)}${unit})`;
+  return `in ${Math.floor(seconds / size)}${unit}`;
+}
+
+function when(expiration) {
+  if (!expiration) return "never";
+  const date = new Date(expiration * 1000).toISOString().replace(".000Z", "Z");
+  return `${date} (${relative(expiration)})`;
 }
 
 // --- namespaces --------------------------------------------------------------------
@@ -67,7 +71,7 @@ async function loadNamespaces() {
     button.addEventListener("click", guarded(() => openNamespace(ns)));
     list.append(el("li", {}, button));
     api(`/${enc(ns.id)}/count`).then(
-      ({ result: c }) => { count.textContent = `${c.count}${c.complete ? "" : "+"} keys`; },
+      ({ result: c }) => { count.textContent = `${c.count}${c.complete ? "" : "+"} ${c.count === 1 && c.complete ? "key" : "keys"}`; },
       () => { count.textContent = "?"; },
     );
   }
@@ -112,7 +116,7 @@ async function loadPage() {
     const meta = item.metadata === undefined ? "" : JSON.stringify(item.metadata);
     const row = el("tr", {},
       el("td", { textContent: item.name, title: item.name }),
-      el("td", { textContent: item.expiration ? when(item.expiration).split(" ")[0] : "never" }),
+      el("td", { textContent: item.expiration ? relative(item.expiration) : "never", title: when(item.expiration) }),
       el("td", { textContent: meta, title: meta }));
     row.dataset.key = item.name;
     row.addEventListener("click", guarded(() => openKey(item)));

@@ -639,10 +639,10 @@ def _add_dev(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _run_dev(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from runtime.dev import DevOptions, run_dev
+    from runtime.dev.server import DevOptions, run_dev
 
     if args.locations is not None:
-        from runtime.locations import parse_locations
+        from runtime.dev.locations import parse_locations
 
         try:
             parse_locations(args.locations)

@@ -86,7 +86,7 @@ MSG_UNMOCKED_FETCH = (
     "transport=httpx.MockTransport(handler) to WorkerClient"
 )
 
-# --- dev server (H7: runtime/dev.py, runtime/_watch.py, runtime/_devpages.py) ------
+# --- dev server (H7: runtime/dev/server.py, runtime/dev/watch.py, runtime/dev/pages.py) ------
 DEV_DEFAULT_HOST = "127.0.0.1"
 DEV_DEFAULT_PORT = 8787
 DEV_WATCH_STEP_MS = 20  # a burst ends after this long without a new change (watchfiles step)

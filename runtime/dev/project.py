@@ -1,7 +1,7 @@
 """The project `edgeworks dev` serves: options, config, store, watch plan, site deploy, banner.
 
 Plain functions over :class:`DevOptions` and the validated ``Config``; the
-dev server (``runtime.dev``) calls them at startup and on every config or
+dev server (``runtime.dev.server``) calls them at startup and on every config or
 bucket change.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime._watch import WatchPlan
+from runtime.dev.watch import WatchPlan
 from runtime.limits import DEV_DEFAULT_HOST, DEV_DEFAULT_PORT
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class DevOptions:
     ephemeral: bool = False  # --ephemeral: memory store
     live_reload: bool | None = None  # None: on when the project has a [site]
     force_polling: bool | None = None  # None: watchfiles decides (WATCHFILES_FORCE_POLLING)
-    locations: str | None = None  # --locations N|a,b,c (H6: runtime/locations.py)
+    locations: str | None = None  # --locations N|a,b,c (H6: runtime/dev/locations.py)
     cwd: Path | None = None
 
     def folder(self) -> Path:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-from runtime._watch import is_ignored
+from runtime.dev.watch import is_ignored
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ One process, one event loop: uvicorn serves the runtime's app in dev mode
 (``create_app(host, mode="dev")``) while a watcher thread reports changes.
 
 - Code change: the worker and the project modules it imports are imported
-  again in a fresh namespace (``runtime._reload``) and swapped into the
+  again in a fresh namespace (``runtime.dev.reload``) and swapped into the
   :class:`~runtime.host.WorkerHost` in one step; in-flight requests finish on
   the old generation (a stream still open ``DEV_OLD_GENERATION_GRACE_S``
   later is ended); KV state and the open port stay.
@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import sys
 import time
 import traceback
@@ -36,19 +37,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from runtime._devhttp import (
-    SCHEDULED_PATH,
-    STATUS_PATH,
-    ReloadStatus,
-    bind_socket,
-    configure_logging,
-    make_server,
-    scheduled_route,
-    status_route,
-    url_of,
-)
-from runtime._devpages import LIVE_RELOAD_PATH, LiveReload, inject_live_reload
-from runtime._devproject import (
+from runtime._listen import bind_socket, configure_logging, make_server, url_of, uvicorn_config
+from runtime.dev.generations import GenerationReaper
+from runtime.dev.pages import LIVE_RELOAD_PATH, LiveReload, inject_live_reload
+from runtime.dev.project import (
     DevOptions,
     deploy_bucket,
     load_dev_config,
@@ -57,11 +49,18 @@ from runtime._devproject import (
     store_url,
     watch_plan,
 )
-from runtime._generations import GenerationReaper
-from runtime._reload import drop_stale_bytecode, fresh_import, snapshot
-from runtime._watch import Batch, ChangeKind, Watcher, WatchPlan
+from runtime.dev.reload import drop_stale_bytecode, fresh_import, snapshot
+from runtime.dev.routes import (
+    SCHEDULED_PATH,
+    STATUS_PATH,
+    ReloadStatus,
+    scheduled_route,
+    status_route,
+)
+from runtime.dev.watch import Batch, ChangeKind, Watcher, WatchPlan
 from runtime.errors import ConfigError, WorkerLoadError
 from runtime.limits import (
+    DEV_GRACEFUL_SHUTDOWN_S,
     DEV_LOAD_RETRIES,
     DEV_LOAD_SETTLE_MS,
     DEV_WATCH_READY_TIMEOUT_S,
@@ -73,10 +72,10 @@ if TYPE_CHECKING:
     from kv.backends.base import Store
     from runtime.config import Config
     from runtime.cron import CronRunner
+    from runtime.dev.locations import Locations
     from runtime.env import Env
     from runtime.host import WorkerHost
     from runtime.loader import LoadedWorker
-    from runtime.locations import Locations
 
 __all__ = ["SCHEDULED_PATH", "STATUS_PATH", "DevOptions", "DevServer", "run_dev"]
 
@@ -100,7 +99,7 @@ class DevServer:
         #: H6: simulated locations (``--locations``): per-location caches, header, clock.
         self.locations: Locations | None = None
         if options.locations:
-            from runtime.locations import Locations
+            from runtime.dev.locations import Locations
 
             self.locations = Locations.from_option(options.locations)
         self.status = ReloadStatus()
@@ -397,11 +396,11 @@ class DevServer:
     async def run(self) -> int:
         """Serve until Ctrl-C / SIGTERM; returns the exit code."""
         configure_logging()
-        sock = bind_socket(self.options.host, self.options.port)  # a busy port fails first
+        sock = _listen(self.options.host, self.options.port)  # a busy port fails first
         self.port = int(sock.getsockname()[1])
         try:
             app = await self.setup()
-            server = make_server(app, self._on_exit)
+            server = make_server(_server_config(app), self._on_exit)
         except BaseException:
             sock.close()
             await self._close()
@@ -450,6 +449,29 @@ class DevServer:
             with contextlib.suppress(Exception):
                 await self.store.aclose()
             self.store = None
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The dev server's socket; a busy port is a ``ConfigError`` (exit 2)."""
+    try:
+        return bind_socket(host, port)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; "
+            "pick another --port (0 = any free port)"
+        ) from None
+
+
+def _server_config(app: ASGIApp) -> Any:
+    """uvicorn for one developer: plain asyncio, open responses cut after a short grace."""
+    return uvicorn_config(
+        app,
+        graceful_shutdown_s=DEV_GRACEFUL_SHUTDOWN_S,
+        log_level="warning",
+        loop="asyncio",
+        http="auto",
+        ws="none",  # workers speak HTTP only; skips importing websockets
+    )
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -23,7 +23,7 @@ import signal
 import sys
 import tempfile
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -58,7 +58,7 @@ class ServeOptions:
     host: str = SERVE_DEFAULT_HOST
     port: int = SERVE_DEFAULT_PORT
     workers: int = 1
-    kv: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)  # dotted config field -> value
     env_file: str | None = None
     access_log: bool = True
     cwd: str | None = None
@@ -67,15 +67,14 @@ class ServeOptions:
 
 
 def load_serve_config(options: ServeOptions) -> Config:
-    """Config with ``--kv`` applied and secrets from ``--env-file`` and the environment.
+    """Config with the flags' overrides and secrets from ``--env-file`` and the environment.
 
     Secrets: the env file's entries; an environment variable of the same name
     overrides one; ``EDGEWORKS_SECRET_<NAME>`` adds secret ``NAME``.
     """
     from runtime.config import load_config, load_dev_vars
 
-    overrides = {"kv.store": options.kv} if options.kv else {}
-    config = load_config(options.config, cwd=options.cwd, overrides=overrides)
+    config = load_config(options.config, cwd=options.cwd, overrides=options.overrides)
     secrets: dict[str, str] = {}
     source = "environment"
     if options.env_file is not None:

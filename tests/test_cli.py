@@ -448,7 +448,9 @@ def test_cli_broken_pipe_is_quiet(
     def closed_reader(args: object) -> int:
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr(cli, "_kv_key_list", closed_reader)
+    from runtime.commands import kv as kv_commands
+
+    monkeypatch.setattr(kv_commands, "_kv_key_list", closed_reader)
     code, _, err = run(capsys, "kv", "key", "list", "--binding", "COUNTER")
     assert code == 1 and err == ""
 

@@ -7,8 +7,8 @@ bucket change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ class DevOptions:
     config: Path | None = None  # --config
     host: str = DEV_DEFAULT_HOST
     port: int = DEV_DEFAULT_PORT  # 0: a free port
-    kv: str | None = None  # --kv URL
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # dotted config field -> value
     persist_to: Path | None = None  # --persist-to DIR: SQLite store in DIR
     ephemeral: bool = False  # --ephemeral: memory store
     live_reload: bool | None = None  # None: on when the project has a [site]
@@ -54,14 +54,12 @@ def load_dev_config(options: DevOptions) -> Config:
     """
     from runtime.config import load_config, load_dev_vars
 
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, Any] = dict(options.overrides)
     cwd = options.folder()
     if options.worker is not None:
         worker = (cwd / options.worker).resolve()
         overrides["main"] = str(worker)
         cwd = worker.parent
-    if options.kv is not None:
-        overrides["kv.store"] = options.kv
     config = load_config(options.config, cwd=cwd, overrides=overrides)
     return config.with_secrets(load_dev_vars(config), source=str(config.dev_vars_path))
 

@@ -1,4 +1,5 @@
-"""The ``edgeworks kv`` commands and the shared config/store handling, through ``cli.main``."""
+"""The ``edgeworks kv`` commands (``runtime/commands/kv.py``) and the shared config/store
+handling (``runtime/commands/common.py``), through ``cli.main``."""
 
 from __future__ import annotations
 
@@ -67,11 +68,6 @@ def one_line_error(err: str) -> str:
 
 
 # --- keys ---------------------------------------------------------------------------
-
-
-def test_cli_version(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "--version")
-    assert code == 0 and out.startswith("edgeworks ")
 
 
 def test_cli_key_round_trip(project: Path, capsys: pytest.CaptureFixture[str]) -> None:

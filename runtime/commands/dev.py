@@ -9,13 +9,13 @@ from runtime.commands.common import Subparsers, UsageError, add_common, add_list
 
 def register(sub: Subparsers) -> None:
     """``edgeworks dev``."""
-    from runtime.limits import DEV_DEFAULT_HOST, DEV_DEFAULT_PORT
+    from runtime.limits import DEV_DEFAULT_HOST, DEV_DEFAULT_PORT, STATE_DIR
 
     parser = sub.add_parser(
         "dev",
         help="run the hot-reloading dev server",
-        description="Serve the worker on 127.0.0.1:8787, reload it on every save, keep KV "
-        "state in .edgeworks/state (spec/dev.md §1).",
+        description=f"Serve the worker on {DEV_DEFAULT_HOST}:{DEV_DEFAULT_PORT}, reload it on "
+        f"every save, keep KV state in {STATE_DIR} (spec/dev.md §1).",
     )
     parser.add_argument("worker", nargs="?", metavar="WORKER.py", help="worker file (else main)")
     add_common(parser)

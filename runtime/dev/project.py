@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime.dev.watch import WatchPlan
-from runtime.limits import DEV_DEFAULT_HOST, DEV_DEFAULT_PORT
+from runtime.limits import DEV_DEFAULT_HOST, DEV_DEFAULT_PORT, KV_SQLITE_FILENAME
 
 if TYPE_CHECKING:
     from kv.backends.base import Store
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from runtime.loader import LoadedWorker
 
 MEMORY_STORE_URL = "memory://"
-PERSIST_FILENAME = "kv.sqlite3"  # the SQLite file inside --persist-to DIR
 BANNER_INDENT = "\n            "
 
 
@@ -70,7 +69,7 @@ def store_url(options: DevOptions, config: Config) -> str:
         return MEMORY_STORE_URL
     if options.persist_to is not None:
         folder = (options.folder() / options.persist_to).resolve()
-        return "sqlite:///" + str(folder / PERSIST_FILENAME).lstrip("/")
+        return "sqlite:///" + str(folder / KV_SQLITE_FILENAME).lstrip("/")
     return config.kv.store_url
 
 

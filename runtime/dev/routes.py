@@ -1,23 +1,29 @@
-"""The dev server's own endpoints under ``/__edgeworks/``.
+"""The HTTP side of `edgeworks dev`: its own endpoints under ``/__edgeworks/``, its socket
+and its uvicorn settings.
 
 - :class:`ReloadStatus` and :func:`status_route`: ``GET /__edgeworks/status``.
 - :func:`scheduled_route`: ``POST /__edgeworks/scheduled?cron=...``.
-
-The socket, logging and uvicorn set-up are shared with ``serve`` (``runtime._listen``).
+- :func:`listen` and :func:`server_config`: dev's choices over what it shares
+  with ``serve`` (``runtime._listen``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from runtime._listen import bind_socket, uvicorn_config
+from runtime.errors import ConfigError
+from runtime.limits import DEV_GRACEFUL_SHUTDOWN_S
+
 if TYPE_CHECKING:
-    from starlette.types import Receive, Scope, Send
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
     from runtime.host import WorkerHost
 
@@ -111,3 +117,26 @@ def scheduled_route(
         await send_bytes(send, 200, body, b"application/json")
 
     return route
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The dev server's socket; a busy port is a ``ConfigError`` (exit 2)."""
+    try:
+        return bind_socket(host, port)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; "
+            "pick another --port (0 = any free port)"
+        ) from None
+
+
+def server_config(app: ASGIApp) -> Any:
+    """uvicorn for one developer: plain asyncio, open responses cut after a short grace."""
+    return uvicorn_config(
+        app,
+        graceful_shutdown_s=DEV_GRACEFUL_SHUTDOWN_S,
+        log_level="warning",
+        loop="asyncio",
+        http="auto",
+        ws="none",  # workers speak HTTP only; skips importing websockets
+    )

@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import sys
 import time
 import traceback
@@ -37,9 +36,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from runtime._listen import bind_socket, configure_logging, make_server, url_of, uvicorn_config
+from runtime._listen import configure_logging, make_server, url_of
 from runtime.dev.generations import GenerationReaper
 from runtime.dev.pages import LIVE_RELOAD_PATH, LiveReload, inject_live_reload
+from runtime.dev.plan import ChangeKind, WatchPlan
 from runtime.dev.project import (
     DevOptions,
     deploy_bucket,
@@ -49,22 +49,19 @@ from runtime.dev.project import (
     store_url,
     watch_plan,
 )
-from runtime.dev.reload import drop_stale_bytecode, fresh_import, snapshot
+from runtime.dev.reload import fresh_import, load_settled, not_yet_loaded
 from runtime.dev.routes import (
     SCHEDULED_PATH,
     STATUS_PATH,
     ReloadStatus,
+    listen,
     scheduled_route,
+    server_config,
     status_route,
 )
-from runtime.dev.watch import Batch, ChangeKind, Watcher, WatchPlan
+from runtime.dev.watch import Batch, Watcher
 from runtime.errors import ConfigError, WorkerLoadError
-from runtime.limits import (
-    DEV_GRACEFUL_SHUTDOWN_S,
-    DEV_LOAD_RETRIES,
-    DEV_LOAD_SETTLE_MS,
-    DEV_WATCH_READY_TIMEOUT_S,
-)
+from runtime.limits import DEV_WATCH_READY_TIMEOUT_S
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -143,28 +140,8 @@ class DevServer:
         return fresh_import(root, lambda: load_worker(path, project_root=root))
 
     async def _load_settled(self, config: Config, changed: set[Path]) -> LoadedWorker:
-        """Load; when it fails while the changed files are still being written, retry.
-
-        Editors that truncate then write in chunks (or rename in steps) can
-        leave a moment where the file is empty or half written; a load that
-        fails then is retried once the files stop changing.
-        """
-        drop_stale_bytecode(changed)
-        attempt = 0
-        while True:
-            before = snapshot(changed)
-            self._loaded.update(before)
-            try:
-                return self.load_worker(config)
-            except WorkerLoadError:
-                attempt += 1
-                if attempt > DEV_LOAD_RETRIES:
-                    raise
-                await asyncio.sleep(DEV_LOAD_SETTLE_MS / 1000)
-                after = snapshot(changed)
-                if after == before and not any(size <= 0 for size, _crc in after.values()):
-                    raise
-                drop_stale_bytecode(changed)
+        """Load; retried while the changed files are still being written (``load_settled``)."""
+        return await load_settled(lambda: self.load_worker(config), changed, self._loaded)
 
     # --- sites ---------------------------------------------------------------------------
 
@@ -183,11 +160,12 @@ class DevServer:
     async def reload(self, batch: Batch) -> bool:
         """Act on one batch of changes; returns whether the new generation serves."""
         async with self._lock:
-            batch = self._drop_already_loaded(batch)
+            batch = not_yet_loaded(batch, self._loaded)
             if not batch:
                 return True
             started = time.perf_counter()
-            trigger = self._describe(batch)
+            root = self.config.root if self.config is not None else self.options.folder()
+            trigger = batch.describe(root)
             ok = await self._reload(batch)
             elapsed = (time.perf_counter() - started) * 1000
             self.status.reloads += 1
@@ -200,25 +178,6 @@ class DevServer:
                 self._say(f"Reload failed ({trigger}): {self.status.error}")
             self.live.notify(trigger)
             return ok
-
-    def _drop_already_loaded(self, batch: Batch) -> Batch:
-        """``batch`` without code files that are exactly as the last load read them.
-
-        A load retried while a file was still being written (``_load_settled``)
-        may already have read the final save whose events arrive afterwards;
-        such a batch is no reload, and such files are no trigger.
-        """
-        code = batch.paths.get(ChangeKind.CODE)
-        if not code:
-            return batch
-        current = snapshot(code)
-        kept = Batch()
-        for kind, paths in batch.paths.items():
-            for path in paths:
-                if kind is ChangeKind.CODE and self._loaded.get(path) == current[path]:
-                    continue
-                kept.add(kind, path)
-        return kept
 
     async def _reload(self, batch: Batch) -> bool:
         assert self.host is not None and self.store is not None
@@ -267,18 +226,6 @@ class DevServer:
         if show_traceback:
             # The user's part: the SyntaxError / import-time exception behind a load error.
             traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
-
-    def _describe(self, batch: Batch) -> str:
-        root = self.config.root if self.config is not None else self.options.folder()
-        parts = []
-        for kind in (ChangeKind.CODE, ChangeKind.CONFIG, ChangeKind.BUCKET):
-            paths = sorted(batch.paths.get(kind, ()))
-            if not paths:
-                continue
-            names = [_relative(p, root) for p in paths[:3]]
-            more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
-            parts.append(f"{', '.join(names)}{more} changed")
-        return "; ".join(parts) or "no change"
 
     def _say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -379,11 +326,7 @@ class DevServer:
         if self._live_reload_enabled(config):
             extra.append(f"  live reload on ({LIVE_RELOAD_PATH})")
         if self.locations is not None:  # H6
-            names = ", ".join(self.locations.names)
-            extra.append(
-                f"  locations {names} (default {self.locations.default}; header "
-                "X-Edgeworks-Location; clock: POST /__edgeworks/clock?advance=S)"
-            )
+            extra.append(self.locations.banner_line())
         return render_banner(
             config,
             worker=host.current.worker,
@@ -396,11 +339,11 @@ class DevServer:
     async def run(self) -> int:
         """Serve until Ctrl-C / SIGTERM; returns the exit code."""
         configure_logging()
-        sock = _listen(self.options.host, self.options.port)  # a busy port fails first
+        sock = listen(self.options.host, self.options.port)  # a busy port fails first
         self.port = int(sock.getsockname()[1])
         try:
             app = await self.setup()
-            server = make_server(_server_config(app), self._on_exit)
+            server = make_server(server_config(app), self._on_exit)
         except BaseException:
             sock.close()
             await self._close()
@@ -449,36 +392,6 @@ class DevServer:
             with contextlib.suppress(Exception):
                 await self.store.aclose()
             self.store = None
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    """The dev server's socket; a busy port is a ``ConfigError`` (exit 2)."""
-    try:
-        return bind_socket(host, port)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot listen on {host}:{port}: {exc.strerror}; "
-            "pick another --port (0 = any free port)"
-        ) from None
-
-
-def _server_config(app: ASGIApp) -> Any:
-    """uvicorn for one developer: plain asyncio, open responses cut after a short grace."""
-    return uvicorn_config(
-        app,
-        graceful_shutdown_s=DEV_GRACEFUL_SHUTDOWN_S,
-        log_level="warning",
-        loop="asyncio",
-        http="auto",
-        ws="none",  # workers speak HTTP only; skips importing websockets
-    )
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
 
 
 def _is_user_error(exc: BaseException) -> bool:

@@ -1,4 +1,5 @@
-"""The dev server's watch filter, change classification and debouncing (runtime/dev/watch.py)."""
+"""The dev server's watch filter and change classification (runtime/dev/plan.py), debouncing and
+watcher thread (runtime/dev/watch.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime.dev.watch import Batch, ChangeBatcher, ChangeKind, Watcher, WatchPlan, is_ignored
+from runtime.dev.plan import ChangeKind, WatchPlan, is_ignored
+from runtime.dev.watch import Batch, ChangeBatcher, Watcher
 
 ROOT = Path("/proj")
 PLAN = WatchPlan(

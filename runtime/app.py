@@ -17,7 +17,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import (
@@ -48,6 +48,9 @@ from runtime.limits import (
     MSG_WALL_EXCEEDED,
 )
 
+if TYPE_CHECKING:
+    from runtime.admin import AdminApp
+
 __all__ = ["EdgeworksApp", "create_app"]
 
 logger = logging.getLogger("edgeworks.runtime")
@@ -61,6 +64,7 @@ def create_app(
     *,
     mode: Mode = "serve",
     extra_routes: Mapping[str, ASGIApp] | None = None,
+    admin: AdminApp | None = None,
     access_log: bool = True,
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
@@ -76,6 +80,7 @@ def create_app(
         host,
         mode=mode,
         extra_routes=extra_routes,
+        admin=admin,
         access_log=access_log,
         on_startup=on_startup,
         on_shutdown=on_shutdown,
@@ -91,6 +96,7 @@ class EdgeworksApp:
         *,
         mode: Mode = "serve",
         extra_routes: Mapping[str, ASGIApp] | None = None,
+        admin: AdminApp | None = None,
         access_log: bool = True,
         on_startup: Sequence[Hook] = (),
         on_shutdown: Sequence[Hook] = (),
@@ -98,6 +104,8 @@ class EdgeworksApp:
         self.host = host
         self.mode: Mode = mode
         self.extra_routes = dict(extra_routes or {}) if mode == "dev" else {}
+        #: The admin API and page (runtime.admin), in either mode when given.
+        self.admin = admin
         self.access_log = access_log
         self.on_startup = list(on_startup)
         self.on_shutdown = list(on_shutdown)
@@ -308,6 +316,8 @@ class EdgeworksApp:
             response: Response = PlainTextResponse("ok\n")
         else:
             route = self.extra_routes.get(path)
+            if route is None and self.admin is not None and self.admin.handles(path):
+                route = self.admin
             if route is not None:
                 status = 200
 

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
     from kv.backends.base import Store
+    from runtime.admin import AdminApp
     from runtime.config import Config
     from runtime.cron import CronRunner
     from runtime.dev.locations import Locations
@@ -112,6 +113,7 @@ class DevServer:
         self.cron: CronRunner | None = None
         self._loaded: dict[Path, tuple[int, int]] = {}  # (size, crc32) as last loaded
         self.reaper: GenerationReaper | None = None
+        self.admin: AdminApp | None = None
 
     # --- configuration, store, env ----------------------------------------------------
 
@@ -191,6 +193,10 @@ class DevServer:
             if self.store_url(config) != self.store_url(self.config or config):
                 self._say("note: the KV store setting changed; restart edgeworks dev to use it")
             self.config = config
+            if self.admin is not None:
+                from runtime.admin.mount import refresh
+
+                refresh(self.admin, config)
             await self._restart_cron(config)
             new_plan = watch_plan(config)
             if new_plan != self.plan:
@@ -294,7 +300,17 @@ class DevServer:
             **self.mounts,
             **(self.locations.routes() if self.locations is not None else {}),  # H6
         }
-        app: ASGIApp = create_app(self.host, mode="dev", extra_routes=routes)
+        if self.options.admin:
+            from runtime.admin.mount import build_admin
+
+            self.admin = build_admin(
+                self.store,
+                config,
+                mode="dev",
+                host=self.options.host,
+                token=self.options.admin_token,
+            )
+        app: ASGIApp = create_app(self.host, mode="dev", extra_routes=routes, admin=self.admin)
         host = self.host
         self.reaper = GenerationReaper(app, lambda: host.current)
         app = self.reaper
@@ -327,6 +343,10 @@ class DevServer:
             extra.append(f"  live reload on ({LIVE_RELOAD_PATH})")
         if self.locations is not None:  # H6
             extra.append(self.locations.banner_line())
+        from runtime.admin.mount import admin_banner
+
+        why_off = "--no-admin" if not self.options.admin else "not on loopback: give --admin-token"
+        extra += admin_banner(url, self.admin, why_off=why_off)
         return render_banner(
             config,
             worker=host.current.worker,

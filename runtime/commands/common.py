@@ -69,12 +69,15 @@ def add_admin_token(parser: argparse.ArgumentParser, help: str) -> None:
 
 
 def admin_token(args: argparse.Namespace) -> str | None:
-    """The admin token: ``--admin-token``, else ``$EDGEWORKS_ADMIN_TOKEN``, else ``None``."""
+    """The admin token: ``--admin-token``, else ``$EDGEWORKS_ADMIN_TOKEN`` (empty: unset),
+    else ``None``."""
     import os
 
-    token = args.admin_token if args.admin_token is not None else os.environ.get(ADMIN_TOKEN_ENV)
-    if token is not None and not token.strip():
-        raise UsageError(f"the admin token (--admin-token or ${ADMIN_TOKEN_ENV}) must not be empty")
+    if args.admin_token is None:
+        return os.environ.get(ADMIN_TOKEN_ENV) or None
+    if not args.admin_token.strip():
+        raise UsageError("--admin-token must not be empty")
+    token: str = args.admin_token
     return token
 
 

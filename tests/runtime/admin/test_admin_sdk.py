@@ -1,4 +1,4 @@
-"""The official ``cloudflare`` SDK against the admin API served by uvicorn on a
+"""The official ``cloudflare`` SDK against a real ``edgeworks dev`` process on a
 loopback port (``base_url`` points there; nothing leaves the machine), results
 cross-checked through the KV CLI on the same store file."""
 
@@ -7,22 +7,43 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import cloudflare
 import pytest
 
-from tests.runtime.admin.admin_support import Served, serve_admin
-from tests.support import EDGEWORKS, REPO_ROOT
+from tests.support import EDGEWORKS, REPO_ROOT, edgeworks
 
 ACCOUNT = "0123456789abcdef"
 
 
+@dataclass
+class Served:
+    url: str  # http://127.0.0.1:PORT
+    store_url: str
+    folder: Path
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    path = tmp_path_factory.mktemp("sdk") / "kv.sqlite3"
-    with serve_admin(f"sqlite:///{path}", bindings={"COUNTER": "counter"}) as served:
-        yield served
+    """``edgeworks dev`` of a project with binding COUNTER, its KV in a SQLite file."""
+    folder = tmp_path_factory.mktemp("sdk")
+    (folder / "edgeworks.toml").write_text(
+        'name = "sdk"\nmain = "worker.py"\n[[kv_namespaces]]\nbinding = "COUNTER"\nid = "counter"\n'
+    )
+    (folder / "worker.py").write_text(
+        "from starlette.responses import Response\n"
+        "async def handle_request(request, env):\n"
+        "    return Response('worker')\n"
+    )
+    store_url = f"sqlite:///{folder / 'kv.sqlite3'}"
+    proc = edgeworks("dev", "--port", "0", "--kv", store_url, cwd=folder)
+    try:
+        base = proc.wait_for(r"CLOUDFLARE_API_BASE_URL=(http://127\.0\.0\.1:\d+)/").group(1)
+        yield Served(base, store_url, folder)
+    finally:
+        assert proc.stop() == 0, proc.output
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +53,12 @@ def cf(served: Served) -> Iterator[cloudflare.Cloudflare]:
     )
     yield client
     client.close()
+
+
+def error_codes(err: cloudflare.APIStatusError) -> list[int]:
+    body = err.body
+    assert isinstance(body, dict)
+    return [e["code"] for e in body["errors"]]
 
 
 def kv_cli(served: Served, *args: str) -> bytes:
@@ -53,7 +80,7 @@ def test_sdk_namespaces_list_and_create(cf: cloudflare.Cloudflare, served: Serve
     assert {"COUNTER", "sdk-made"} <= titles
     with pytest.raises(cloudflare.BadRequestError) as caught:
         cf.kv.namespaces.create(account_id=ACCOUNT, title="sdk-made")
-    assert caught.value.status_code == 400 and "10014" in str(caught.value)
+    assert caught.value.status_code == 400 and error_codes(caught.value) == [10014]
     listed = json.loads(kv_cli(served, "namespace", "list"))
     assert "sdk-made" in {ns["id"] for ns in listed}
 
@@ -80,7 +107,7 @@ def test_sdk_values_bytes_exact_with_metadata_and_expiration(
     cf.kv.namespaces.values.delete(key, account_id=ACCOUNT, namespace_id="counter")
     with pytest.raises(cloudflare.NotFoundError) as caught:
         cf.kv.namespaces.values.get(key, account_id=ACCOUNT, namespace_id="counter")
-    assert "10009" in str(caught.value)
+    assert error_codes(caught.value) == [10009]
 
 
 def test_sdk_over_long_key_is_bad_request(cf: cloudflare.Cloudflare) -> None:
@@ -88,6 +115,7 @@ def test_sdk_over_long_key_is_bad_request(cf: cloudflare.Cloudflare) -> None:
         cf.kv.namespaces.values.update(
             "k" * 513, account_id=ACCOUNT, namespace_id="counter", value=b"v"
         )
+    assert error_codes(caught.value) == [10001]
     assert "exceeds key length limit of 512" in str(caught.value)
 
 

@@ -1,7 +1,7 @@
 """The ASGI app: one raw callable, no router or middleware stack.
 
 Per HTTP request: answer ``/__edgeworks/*`` (health in both modes, the dev
-server's routes in dev, 404 otherwise); reject a body over ``max_body_bytes``
+server's routes in dev, the admin API and page when mounted, 404 otherwise); reject a body over ``max_body_bytes``
 with 413 before the handler runs (Content-Length, or counted while receiving a
 chunked body); build a starlette ``Request``; call ``handle_request`` with 1-3
 of ``(request, env, ctx)`` under the cpu (503) and wall (504) limits; send the

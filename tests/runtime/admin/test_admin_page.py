@@ -11,9 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from tests.browser_support import PHONE
+from runtime.admin import Guard
+from tests.browser_support import PHONE, page_errors, watch
 from tests.runtime.admin.admin_support import SHORT, Served, serve_admin
 
 PNG = bytes.fromhex(
@@ -148,8 +150,6 @@ def test_page_creates_keys_and_uploads_a_bulk_file(
 def test_page_previews_images_and_bytes_on_a_phone(browser: object, served: Served) -> None:
     httpx.put(f"{served.url}{SHORT}/counter/values/pic.png", content=PNG).raise_for_status()
     httpx.put(f"{served.url}{SHORT}/counter/values/raw", content=b"\xff\x00\x01").raise_for_status()
-    from tests.browser_support import page_errors, watch
-
     context = browser.new_context(viewport=PHONE)  # type: ignore[attr-defined]
     page = context.new_page()
     watch(page)
@@ -168,3 +168,34 @@ def test_page_previews_images_and_bytes_on_a_phone(browser: object, served: Serv
         assert page_errors(page) == []
     finally:
         context.close()
+
+
+def test_page_with_a_token_uses_the_browsers_basic_auth(browser: object) -> None:
+    with serve_admin("memory://", Guard(token="s3cret"), bindings={"DATA": "data"}) as served:
+        for credentials in (None, {"username": "me", "password": "wrong"}):
+            context = browser.new_context(http_credentials=credentials)  # type: ignore[attr-defined]
+            try:
+                # Chromium either gives up on the credentials or shows the 401 itself.
+                try:
+                    response = context.new_page().goto(f"{served.url}/__edgeworks/")
+                    status = None if response is None else response.status
+                except PlaywrightError as err:
+                    assert "ERR_INVALID_AUTH_CREDENTIALS" in str(err)
+                    status = 401
+                assert status == 401, credentials
+            finally:
+                context.close()
+        context = browser.new_context(  # type: ignore[attr-defined]
+            http_credentials={"username": "me", "password": "s3cret"}
+        )
+        page = context.new_page()
+        watch(page)
+        try:
+            page.goto(f"{served.url}/__edgeworks/")
+            button = page.locator("#namespaces button", has_text="DATA")
+            expect(button.locator(".count")).to_have_text("0 keys")
+            button.click()
+            expect(page.locator("#empty")).to_be_visible()
+            assert page_errors(page) == []
+        finally:
+            context.close()

@@ -14,10 +14,10 @@ from starlette.responses import Response
 
 from kv import WriteOp
 from kv import limits as KL
-from kv.bulk import BulkFileError, parse_keys_file, parse_put_file, write_batch
+from kv.bulk import BulkFileError, json_type, parse_keys_file, parse_put_file, write_batch
 from runtime.admin import limits as L
 from runtime.admin._envelope import ok
-from runtime.admin._request import AdminRequest, json_type
+from runtime.admin._request import AdminRequest
 from runtime.admin._state import AdminState, store_errors
 from runtime.admin.errors import AdminError
 

@@ -9,9 +9,10 @@ from typing import Any
 from starlette.responses import Response
 
 from kv import WriteOp
+from kv.bulk import json_type
 from runtime.admin import limits as L
 from runtime.admin._envelope import ok, paged
-from runtime.admin._request import AdminRequest, json_type
+from runtime.admin._request import AdminRequest
 from runtime.admin._state import AdminState, store_errors
 from runtime.admin.errors import AdminError
 
@@ -50,7 +51,7 @@ def _title(body: Any) -> str:
     return title
 
 
-async def _check_free(state: AdminState, title: str, ids: list[str]) -> None:
+def _check_free(state: AdminState, title: str, ids: list[str]) -> None:
     taken = set(ids) | {state.title(ns) for ns in ids}
     if title in taken:
         raise AdminError(L.MSG_TITLE_EXISTS.format(title=title), code=L.CODE_TITLE_EXISTS)
@@ -59,7 +60,7 @@ async def _check_free(state: AdminState, title: str, ids: list[str]) -> None:
 async def create_namespace(state: AdminState, req: AdminRequest) -> Response:
     """``POST /namespaces {"title"}``: the title becomes the new namespace's id."""
     title = _title(await req.json())
-    await _check_free(state, title, await state.namespace_ids())
+    _check_free(state, title, await state.namespace_ids())
     with store_errors():
         await state.store.create_namespace(title)
     return ok(namespace_object(state, title))
@@ -82,7 +83,7 @@ async def rename_namespace(state: AdminState, req: AdminRequest, namespace_id: s
     bound = state.bound(namespace_id)
     if bound:
         raise AdminError(L.MSG_TITLE_BOUND.format(id=namespace_id, bindings=", ".join(bound)))
-    await _check_free(state, title, await state.namespace_ids())
+    _check_free(state, title, await state.namespace_ids())
     store, now = state.store, state.clock()
     with store_errors():
         await store.create_namespace(title)

@@ -1,5 +1,5 @@
-"""What a handler gets from a request: the method, the path segments decoded once
-from the raw path, the query, the headers and (only when asked for) the body.
+"""What a handler gets from a request: the method, the query, the headers and (only
+when asked for) the body; and the one decoding of a raw path segment.
 
 Keys may hold ``/ ? % +`` and spaces, so the path is split on the raw bytes and
 each segment percent-decoded exactly once (no ``+`` -> space: that is a query
@@ -15,37 +15,19 @@ from urllib.parse import parse_qsl, unquote
 
 from starlette.types import Receive, Scope
 
+from kv.bulk import no_json_constant
 from runtime.admin import limits as L
 from runtime.admin._multipart import Part, parse_multipart
 from runtime.admin.errors import AdminError
 
-__all__ = ["AdminRequest", "decode_segment", "json_type", "parse_json"]
-
-_JSON_TYPES = {
-    dict: "an object",
-    list: "an array",
-    str: "a string",
-    bool: "a boolean",
-    int: "a number",
-    float: "a number",
-    type(None): "null",
-}
-
-
-def json_type(value: object) -> str:
-    """How a JSON value's type is named in messages."""
-    return _JSON_TYPES.get(type(value), type(value).__name__)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+__all__ = ["AdminRequest", "decode_segment", "parse_json"]
 
 
 def parse_json(data: bytes, message: str) -> Any:
     """``data`` as JSON (``NaN``/``Infinity`` refused); a 400 with ``message``
     (a format with ``{detail}``) when it is not."""
     try:
-        return json.loads(data.decode("utf-8-sig"), parse_constant=_no_constant)
+        return json.loads(data.decode("utf-8-sig"), parse_constant=no_json_constant)
     except UnicodeDecodeError as err:
         raise AdminError(message.format(detail=f"not UTF-8 text (byte {err.start})")) from None
     except (ValueError, RecursionError) as err:
@@ -61,20 +43,16 @@ def decode_segment(segment: str) -> str:
 
 
 class AdminRequest:
-    """One API request. ``segments`` are the raw (still encoded) path segments
-    below the route's prefix; handlers decode the ones they use."""
+    """One API request (the path parameters are decoded by the router)."""
 
-    def __init__(self, scope: Scope, receive: Receive, segments: list[str]) -> None:
+    def __init__(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> None:
         self.scope = scope
         self._receive = receive
         self.method: str = scope["method"]
-        self.segments = segments
         self.query = dict(
             parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         )
-        self.headers = {
-            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
-        }
+        self.headers = headers  # lower-cased names
 
     # --- query --------------------------------------------------------------------
 

@@ -76,6 +76,8 @@ class store_errors:  # lower case: it reads like a function, ``with store_errors
                     L.MSG_STORE.format(detail=exc.detail), status=exc.status, code=L.CODE_INTERNAL
                 ) from exc
             raise AdminError(exc.detail) from exc
+        # Workers KV reports some bad arguments (empty key, "..") as TypeError; only KV
+        # calls run inside this block, so a TypeError here is one of those.
         if isinstance(exc, TypeError):
             raise AdminError(str(exc)) from exc
 

@@ -127,7 +127,7 @@ class AdminApp:
             await failure(refusal, extra)(scope, receive, send)
             return
         try:
-            response = await (self._api(scope, receive) if is_api else self._page(path))
+            response = await (self._api(scope, receive, headers) if is_api else self._page(path))
         except AdminError as err:
             response = failure(err)
         except Exception as exc:  # a bug, not bad input: logged, answered in the envelope
@@ -135,7 +135,7 @@ class AdminApp:
             response = failure(AdminError("internal error", status=500, code=L.CODE_INTERNAL))
         await response(scope, receive, send)
 
-    async def _api(self, scope: Scope, receive: Receive) -> Response:
+    async def _api(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> Response:
         segments = _segments(scope)[2:]  # below __edgeworks/api
         method: str = scope["method"]
         routes, params = self._routes(segments)
@@ -151,7 +151,7 @@ class AdminApp:
                     status=405,
                     code=L.CODE_NO_ROUTE,
                 )
-            request = AdminRequest(scope, receive, segments)
+            request = AdminRequest(scope, receive, headers)
             return await handler(self.state, request, *found)
         raise AdminError(
             L.MSG_NO_ROUTE.format(method=method, path=scope["path"]),

@@ -44,6 +44,20 @@ async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 3.0
         await asyncio.sleep(0.01)
 
 
+async def _b_applied(b: Location, count: int) -> None:
+    """Wait until B has applied ``count`` invalidations from A.
+
+    A write's message reaches B at some point after the write: a read at B before
+    then fills B's cache, and the late message evicts that fill again. Tests
+    that assert on B's cache wait for the message first.
+    """
+
+    async def applied() -> bool:
+        return b.invalidator.applied >= count
+
+    await _eventually(applied)
+
+
 @pytest.fixture
 async def locations(redis_url: str) -> AsyncIterator[tuple[Location, Location]]:
     made = []
@@ -88,6 +102,7 @@ async def test_pubsub_other_location_sees_write_without_clock_moving(
 ) -> None:
     a, b = locations
     await a.ns.put("k", "old")
+    await _b_applied(b, 1)
     assert await b.ns.get("k") == "old"
     assert (await b.ns.get_with_metadata("k")).cache_status == "HIT"
     await a.ns.put("k", "new")
@@ -96,7 +111,7 @@ async def test_pubsub_other_location_sees_write_without_clock_moving(
         return await b.ns.get("k") == "new"
 
     await _eventually(b_sees_new)
-    assert b.invalidator.applied >= 1
+    assert b.invalidator.applied >= 2
     assert a.invalidator.applied == 0  # A ignores its own messages and keeps its copy
     assert (await a.ns.get_with_metadata("k")).cache_status == "HIT"
 
@@ -125,6 +140,7 @@ async def test_pubsub_lost_subscription_resubscribes_and_clears_cache(
 ) -> None:
     a, b = locations
     await a.ns.put("k", "v1")
+    await _b_applied(b, 1)
     assert await b.ns.get("k") == "v1"
     assert len(b.cache) == 1
     admin = aioredis.Redis.from_url(redis_url)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from kv import KVError, KVNamespace, Store, ValueWithMetadata
-from tests.kv.conftest import FakeClock
+from runtime.testing import FakeClock
 
 GET_TYPE_MESSAGE = (
     'Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".'

@@ -8,7 +8,7 @@ import pytest
 
 from kv import EdgeCache, KVNamespace, Store
 from kv.limits import LARGE_VALUE_BYTES
-from tests.kv.conftest import FakeClock
+from runtime.testing import FakeClock
 
 
 @pytest.fixture

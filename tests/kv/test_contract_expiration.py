@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kv import KVNamespace, Store
-from tests.kv.conftest import FakeClock
+from runtime.testing import FakeClock
 
 
 async def test_ttl_expiry_is_int_now_plus_ttl_and_expired_at_equality(

@@ -11,7 +11,7 @@ import pytest
 
 from kv import KVError, KVNamespace
 from kv.limits import MAX_VALUE_BYTES, STREAM_CHUNK_BYTES
-from tests.kv.conftest import FakeClock
+from runtime.testing import FakeClock
 
 MIB = 1024 * 1024
 

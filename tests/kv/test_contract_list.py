@@ -10,7 +10,7 @@ import random
 import pytest
 
 from kv import KeyItem, KVError, KVNamespace, ListResult, WriteOp
-from tests.kv.conftest import FakeClock
+from runtime.testing import FakeClock
 
 INVALID_CURSOR = "KV GET failed: 400 Invalid cursor."
 

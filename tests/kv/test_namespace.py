@@ -7,7 +7,7 @@ from typing import Any
 
 from kv import Entry, KeyInfo, KVNamespace
 from kv.backends.memory import MemoryStore
-from tests.kv.conftest import FakeClock
+from runtime.testing import FakeClock
 
 
 class LeakyStore(MemoryStore):

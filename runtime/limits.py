@@ -62,6 +62,13 @@ MSG_NO_ORIGIN = (
 MSG_UNKNOWN_BINDING = "env has no binding {name!r}; configured bindings: {bindings}"
 MSG_NO_BINDINGS = "env has no binding {name!r}; no bindings are configured"
 MSG_WORKER_NOT_FOUND = "{file}: worker file not found"
+# edgeworks' own top-level packages: a project module of the same name can never be imported.
+EDGEWORKS_TOP_LEVEL = ("cli", "kv", "queues", "runtime", "sites", "workers")
+MSG_MODULE_SHADOWED = (
+    "{file}: this module is named like edgeworks' own '{name}' package, so "
+    "'import {name}' gives edgeworks' package, never this file; rename it "
+    "(for example to my_{name}) (see docs/runtime.md)"
+)
 MSG_WORKER_IMPORT_FAILED = "{file}:{line}: {error}"
 MSG_HANDLER_MISSING = (
     "{file}: no handle_request function; define async def handle_request(request, env, ctx)"

@@ -1,4 +1,4 @@
-"""``KVNamespace``: the binding a worker sees as ``env.NAME`` (spec/kv.md §1-§4).
+"""``KVNamespace``: the binding a worker sees as ``env.NAME`` (docs/kv.md).
 
 The namespace owns behaviour: validation and limits, encoding, expiration with the
 injected clock, the edge cache, list cursors and the mapping of store failures to

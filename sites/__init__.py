@@ -8,7 +8,7 @@
 >>> response = await assets(request)                   # a starlette Request -> Response
 
 Errors are ``SiteError`` (``DeployError`` when a deploy is refused); limits and
-defaults are in ``sites.limits``; spec/sites.md is the behaviour.
+defaults are in ``sites.limits``; docs/sites.md is the behaviour.
 
 ``AssetHandler`` (and with it starlette) is imported on first use, so the
 config can read the ``[site]`` defaults from ``sites.limits`` cheaply.

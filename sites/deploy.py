@@ -1,6 +1,6 @@
 """``sites.deploy``: put a folder into a KV namespace and switch the site to it atomically.
 
-Order of work (spec/sites.md §1)::
+Order of work (docs/sites.md, "Deploying")::
 
     walk + filter + limits -> hash (threads) -> list what KV holds -> upload what is missing
     (batched, concurrent) -> write manifest v<N> -> ONE write switches the pointer

@@ -1,4 +1,4 @@
-"""The KV contract (spec/kv.md §1): get, get_with_metadata, put, delete through
+"""The KV contract (docs/kv.md): get, get_with_metadata, put, delete through
 ``KVNamespace`` against every store kind."""
 
 from __future__ import annotations

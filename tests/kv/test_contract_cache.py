@@ -1,4 +1,4 @@
-"""The edge cache as seen through ``KVNamespace`` (spec/kv.md §4), with a fake clock,
+"""The edge cache as seen through ``KVNamespace`` (docs/kv.md, "The edge cache"), with a fake clock,
 against every store kind. Two namespace objects over one store with separate
 ``EdgeCache`` objects are two locations."""
 

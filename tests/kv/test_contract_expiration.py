@@ -1,4 +1,4 @@
-"""Expiration (spec/kv.md §3) with a fake clock: no test sleeps. Against every store."""
+"""Expiration (docs/kv.md) with a fake clock: no test sleeps. Against every store."""
 
 from __future__ import annotations
 

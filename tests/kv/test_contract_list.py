@@ -1,4 +1,4 @@
-"""``list`` (spec/kv.md §1): UTF-8 byte order, literal prefixes, limits, cursors and
+"""``list`` (docs/kv.md): UTF-8 byte order, literal prefixes, limits, cursors and
 pagination under churn, against every store kind."""
 
 from __future__ import annotations

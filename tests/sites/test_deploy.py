@@ -1,4 +1,4 @@
-"""sites.deploy: uploads, manifests, the pointer switch, cleanup, limits (spec/sites.md §1)."""
+"""sites.deploy: uploads, manifests, the pointer switch, cleanup, limits (docs/sites.md, "Deploying")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""html_handling table (spec/sites.md §2 step 3) row by row, not_found_handling, decoding."""
+"""html_handling table (docs/sites.md, "Serving") row by row, not_found_handling, decoding."""
 
 from __future__ import annotations
 

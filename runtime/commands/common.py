@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
-    from kv import Store
+    from kv.backends import Store
     from runtime.config import Config
 
 __all__ = [

@@ -17,7 +17,7 @@ from runtime.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from kv import Store
+    from kv.backends import Store
 
 
 def register(sub: Subparsers) -> None:

@@ -150,7 +150,7 @@ class DevServer:
         if self.store is None:
             return None
         if self._hash_cache is None and config.site is not None:
-            from sites import HashCache
+            from sites.deploy import HashCache
 
             self._hash_cache = HashCache()
         return await deploy_bucket(config, self.store, changed, self._hash_cache)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kv import KVNamespace, Store, open_store
+from kv import KVNamespace, open_store
+from kv.backends import Store
 from runtime.testing import FakeClock
 
 # Every store kind the contract suite runs against.

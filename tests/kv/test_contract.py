@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from kv import KVError, KVNamespace, Store, ValueWithMetadata
+from kv import KVError, KVNamespace, ValueWithMetadata
+from kv.backends import Store
 from runtime.testing import FakeClock
 
 GET_TYPE_MESSAGE = (

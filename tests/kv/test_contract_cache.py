@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from kv import EdgeCache, KVNamespace, Store
+from kv import EdgeCache, KVNamespace
+from kv.backends import Store
 from kv.limits import LARGE_VALUE_BYTES
 from runtime.testing import FakeClock
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kv import KVNamespace, Store
+from kv import KVNamespace
+from kv.backends import Store
 from runtime.testing import FakeClock
 
 

@@ -9,7 +9,8 @@ import random
 
 import pytest
 
-from kv import KeyItem, KVError, KVNamespace, ListResult, WriteOp
+from kv import KeyItem, KVError, KVNamespace, ListResult
+from kv.backends import WriteOp
 from runtime.testing import FakeClock
 
 INVALID_CURSOR = "KV GET failed: 400 Invalid cursor."

@@ -44,16 +44,11 @@ async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 3.0
         await asyncio.sleep(0.01)
 
 
-async def _b_applied(b: Location, count: int) -> None:
-    """Wait until B has applied ``count`` invalidations from A.
-
-    A write's message reaches B at some point after the write: a read at B before
-    then fills B's cache, and the late message evicts that fill again. Tests
-    that assert on B's cache wait for the message first.
-    """
+async def _applied(location: Location, count: int) -> None:
+    """Wait until ``location`` has applied ``count`` messages from other locations."""
 
     async def applied() -> bool:
-        return b.invalidator.applied >= count
+        return location.invalidator.applied >= count
 
     await _eventually(applied)
 
@@ -102,7 +97,9 @@ async def test_pubsub_other_location_sees_write_without_clock_moving(
 ) -> None:
     a, b = locations
     await a.ns.put("k", "old")
-    await _b_applied(b, 1)
+    # The first put's own message must reach B before B caches "old": arriving later,
+    # it would (rightly) evict B's fresh copy and the HIT below would be a MISS.
+    await _applied(b, 1)
     assert await b.ns.get("k") == "old"
     assert (await b.ns.get_with_metadata("k")).cache_status == "HIT"
     await a.ns.put("k", "new")
@@ -140,7 +137,7 @@ async def test_pubsub_lost_subscription_resubscribes_and_clears_cache(
 ) -> None:
     a, b = locations
     await a.ns.put("k", "v1")
-    await _b_applied(b, 1)
+    await _applied(b, 1)  # else v1's own message may evict B's copy after the read below
     assert await b.ns.get("k") == "v1"
     assert len(b.cache) == 1
     admin = aioredis.Redis.from_url(redis_url)

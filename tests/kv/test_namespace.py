@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kv import Entry, KeyInfo, KVNamespace
+from kv import KVNamespace
+from kv.backends import Entry, KeyInfo
 from kv.backends.memory import MemoryStore
 from runtime.testing import FakeClock
 

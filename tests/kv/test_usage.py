@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from kv import KVError, KVNamespace, Store, operation_budget
+from kv import KVError, KVNamespace, operation_budget
+from kv.backends import Store
 from runtime.testing import FakeClock
 
 

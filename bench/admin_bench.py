@@ -27,7 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kv import KVNamespace, WriteOp, open_store
+from kv import KVNamespace, open_store
+from kv.backends import WriteOp
 from kv.bulk import parse_put_file, write_batch
 
 NS = "big"

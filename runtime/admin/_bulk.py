@@ -12,8 +12,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from kv import WriteOp
 from kv import limits as KL
+from kv.backends import WriteOp
 from kv.bulk import BulkFileError, json_type, parse_keys_file, parse_put_file, write_batch
 from runtime.admin import limits as L
 from runtime.admin._envelope import ok

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from kv import WriteOp
+from kv.backends import WriteOp
 from kv.bulk import json_type
 from runtime.admin import limits as L
 from runtime.admin._envelope import ok, paged

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from kv import EdgeCache, KVError, KVNamespace, Store, StoreUnavailable
+from kv import EdgeCache, KVError, KVNamespace, StoreUnavailable
+from kv.backends import Store
 from runtime.admin import limits as L
 from runtime.admin.errors import AdminError
 

@@ -18,7 +18,8 @@ from runtime.admin.app import AdminApp
 from runtime.admin.guard import Guard
 
 if TYPE_CHECKING:
-    from kv import EdgeCache, Store
+    from kv import EdgeCache
+    from kv.backends import Store
     from runtime.config import Config
 
 __all__ = ["admin_banner", "build_admin", "is_loopback", "refresh"]

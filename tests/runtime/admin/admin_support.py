@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 import uvicorn
 
-from kv import Store, open_store
+from kv import open_store
+from kv.backends import Store
 from runtime.admin import AdminApp, AdminState, Guard
 from tests.support import free_port, wait_until
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from kv import Store, open_store
+from kv import open_store
+from kv.backends import Store
 from runtime.admin import AdminApp, AdminState
 from tests.runtime.admin.admin_support import FakeClock, asgi_client
 

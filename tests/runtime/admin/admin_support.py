@@ -34,7 +34,7 @@ class FakeClock:
         return self.now
 
 
-def asgi_client(app: AdminApp, **headers: str) -> httpx.AsyncClient:
+def asgi_client(app: Any, **headers: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app), base_url=BASE, headers=headers or None
     )

@@ -77,6 +77,15 @@ async def test_page_and_assets_are_served_and_nothing_else(admin: Admin) -> None
         assert (await admin.client.get(path)).status_code == 404
 
 
+async def test_page_gets_no_live_reload_script(admin: Admin) -> None:
+    from runtime.dev.pages import LIVE_RELOAD_SCRIPT, inject_live_reload
+
+    async with asgi_client(inject_live_reload(admin.app)) as client:
+        r = await client.get("/__edgeworks/")
+    assert r.status_code == 200 and r.text.rstrip().endswith("</html>")
+    assert LIVE_RELOAD_SCRIPT.decode() not in r.text
+
+
 async def test_store_failure_is_503_envelope(admin: Admin) -> None:
     await admin.store.aclose()  # a closed store raises like an unreachable one
     r = await admin.client.get(f"{NS}/counter/keys")

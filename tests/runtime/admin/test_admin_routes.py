@@ -151,3 +151,63 @@ def test_guard_refuses_cross_origin_writes_only() -> None:
     for origin in ("http://evil.example", "null", "http://127.0.0.1:9999", "http://localhost:8787"):
         refusal = guard.check("DELETE", {**host, "origin": origin})
         assert refusal is not None and refusal.status == 403, origin
+
+
+async def test_bad_input_never_500_and_changes_nothing(admin: Admin) -> None:
+    """Junk bodies, queries and segments on every route: a 4xx envelope every time."""
+    ns = KVNamespace(admin.store, "counter", clock=admin.clock)
+    await ns.put("keep", "original", metadata={"m": 1})
+    bodies = [
+        b"",
+        b"{",
+        b"null",
+        b"[]",
+        b'{"title": null, "keys": {}}',
+        b"[{}]",
+        b'[{"key": "keep", "value": 1}]',
+        b'"\\ud800"',
+        b"\xff" * 10,
+        b"[" * 5000,
+        b'{"keys": ["keep"], "type": 7}',
+    ]
+    queries = ["", "?limit=-1", "?cursor=%00", "?expiration_ttl=nan", "?page=1e99", "?per_page=0"]
+    paths = [
+        "",
+        "/counter",
+        "/counter/keys",
+        "/counter/values/%2E",
+        "/counter/metadata/",
+        "/counter/bulk",
+        "/counter/bulk/get",
+        "/counter/bulk/delete",
+        "/nope/values/keep",
+        "/counter/values/%C0%AF",
+    ]
+    for path in paths:
+        for method in ("GET", "PUT", "POST", "DELETE"):
+            if (method, path) == ("DELETE", "/counter"):
+                continue  # a valid request: it deletes the namespace
+            for body in bodies:
+                query = queries[len(body) % len(queries)]
+                r = await admin.client.request(method, f"{NS}{path}{query}", content=body)
+                if r.status_code < 400:
+                    continue
+                assert r.status_code < 500, (method, path, query, body[:20], r.text)
+                assert r.json()["success"] is False
+    assert await ns.get_with_metadata("keep") == {
+        "value": "original",
+        "metadata": {"m": 1},
+        "cacheStatus": None,
+    }
+    assert [k.name for k in (await ns.list()).keys] == ["keep"]
+
+
+async def test_value_over_25_mib_is_refused(admin: Admin) -> None:
+    big = b"x" * (25 * 1024 * 1024 + 1)
+    r = await admin.client.put(f"{NS}/counter/values/big", content=big)
+    assert r.status_code == 400
+    assert r.json()["errors"][0] == {
+        "code": 10001,
+        "message": "Value length of 26214401 exceeds limit of 26214400.",
+    }
+    assert (await admin.client.get(f"{NS}/counter/values/big")).status_code == 404

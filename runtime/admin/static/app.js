@@ -203,6 +203,8 @@ async function openKey(item) {
   }
   $("detail-kind").textContent = `(${kind})`;
   $("detail").hidden = false;
+  // On a phone the panel sits below the keys: bring it into view.
+  $("detail").scrollIntoView({ block: "nearest" });
 }
 
 function closeDetail() {

@@ -8,7 +8,7 @@ import inspect
 
 import pytest
 
-PACKAGES = ["kv", "kv.backends", "runtime", "sites", "workers"]
+PACKAGES = ["kv", "kv.backends", "queues", "queues.backends", "runtime", "sites", "workers"]
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -19,16 +19,26 @@ _REGISTRY: dict[str, str] = {
 }
 
 
+def normalize_store_url(url: str | Path) -> tuple[str, str]:
+    """(URL, scheme) of a store URL; a bare filesystem path becomes a ``sqlite:///`` URL.
+
+    >>> normalize_store_url("data/kv.sqlite3")[1]
+    'sqlite'
+    """
+    text = str(url)
+    scheme = urlsplit(text).scheme if "://" in text else ""
+    if not scheme:
+        text, scheme = "sqlite:///" + str(Path(text).absolute()).lstrip("/"), "sqlite"
+    return text, scheme
+
+
 def open_store(url: str | Path) -> Store:
     """Open a store by URL: ``memory://``, ``sqlite:///path``, ``redis://host:6379/0``,
     or a bare filesystem path (SQLite).
 
     >>> store = open_store("memory://")
     """
-    text = str(url)
-    scheme = urlsplit(text).scheme if "://" in text else ""
-    if not scheme:
-        text, scheme = "sqlite:///" + str(Path(text).absolute()).lstrip("/"), "sqlite"
+    text, scheme = normalize_store_url(url)
     target = _REGISTRY.get(scheme)
     if target is None:
         allowed = ", ".join(f"{s}://" for s in sorted(_REGISTRY))

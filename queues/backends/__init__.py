@@ -1,0 +1,54 @@
+"""Queue store backends and ``open_queue_store``: one module per backend plus one
+registry line. URLs are KV's (``[kv] store``), so one setting picks both stores."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from kv.backends.shared import normalize_store_url
+from queues.backends.base import (
+    Claim,
+    NewMessage,
+    QueueCounts,
+    QueueStore,
+    Readiness,
+    Settlement,
+    StoredMessage,
+)
+
+__all__ = [
+    "Claim",
+    "NewMessage",
+    "QueueCounts",
+    "QueueStore",
+    "Readiness",
+    "Settlement",
+    "StoredMessage",
+    "open_queue_store",
+]
+
+# scheme -> "module:Class"; each class has ``from_url(url) -> QueueStore`` and does no I/O.
+_REGISTRY: dict[str, str] = {
+    "memory": "queues.backends.memory:MemoryQueueStore",
+    "sqlite": "queues.backends.sqlite:SQLiteQueueStore",
+    "redis": "queues.backends.redis:RedisQueueStore",
+}
+
+
+def open_queue_store(url: str | Path) -> QueueStore:
+    """Open the queue store at a KV store URL: ``memory://`` (a new, empty store),
+    ``sqlite:///path`` (the KV file; queue tables beside KV's), ``redis://host:6379/0``
+    or a bare path. No I/O happens until first use.
+
+    >>> store = open_queue_store("sqlite:///app/.edgeworks/state/kv.sqlite3")
+    """
+    text, scheme = normalize_store_url(url)
+    target = _REGISTRY.get(scheme)
+    if target is None:
+        allowed = ", ".join(f"{s}://" for s in sorted(_REGISTRY))
+        raise ValueError(f"Unknown queue store URL {text!r}: allowed schemes are {allowed}")
+    module_name, class_name = target.split(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    store: QueueStore = cls.from_url(text)
+    return store

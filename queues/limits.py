@@ -31,9 +31,8 @@ MAX_CONCURRENCY = (1, 1, 250)  # batches of one queue in flight, across all proc
 VISIBILITY_TIMEOUT = (900, 1, 43_200)  # seconds a delivered batch is leased
 DELIVERY_DELAY = (0, 0, MAX_DELAY_SECONDS)  # seconds; a producer's default send delay
 
-# --- [queues] and [limits] -------------------------------------------------------
+# --- [queues] -------------------------------------------------------------------------
 RETENTION = (345_600, 60, 1_209_600)  # seconds a message is kept, delivered or not (4 d)
-DEFAULT_QUEUE_WALL_MS = 900_000  # ms one batch's handler may run (15 min)
 
 # --- the consumer engine -----------------------------------------------------------
 POLL_INTERVAL = 0.05  # seconds between looks at the store when nothing woke the loop

@@ -38,7 +38,6 @@ from pydantic import (
 )
 
 from kv.limits import DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_TTL, MIN_CACHE_TTL
-from queues.limits import DEFAULT_QUEUE_WALL_MS
 from runtime import limits
 from runtime._config_errors import SourceMap, format_validation_error
 from runtime._config_load import (
@@ -206,7 +205,7 @@ class LimitsConfig(_Model):
     subrequests: StrictInt = Field(default=limits.DEFAULT_SUBREQUESTS, ge=0)
     max_body_bytes: StrictInt = Field(default=limits.DEFAULT_MAX_BODY_BYTES, gt=0)
     drain_ms: StrictInt = Field(default=limits.DEFAULT_DRAIN_MS, ge=0)
-    queue_wall_ms: StrictInt = Field(default=DEFAULT_QUEUE_WALL_MS, gt=0)
+    queue_wall_ms: StrictInt = Field(default=limits.DEFAULT_QUEUE_WALL_MS, gt=0)
 
 
 # --- the whole file -----------------------------------------------------------------

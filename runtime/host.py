@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from runtime._cpu import CpuInterrupt, guarded
-from runtime._fetch import Fetcher, _current
-from runtime.context import Context
+from runtime._fetch import Fetcher
+from runtime.context import Context, reset_current_context, set_current_context
 from runtime.env import Env
 from runtime.errors import LimitExceeded, WorkerError
 from runtime.limits import (
@@ -270,7 +270,7 @@ class WorkerHost:
             path = worker.path if worker is not None else "worker"
             raise WorkerError(MSG_NO_SCHEDULED.format(file=path))
         ctx = self.context()
-        token = _current.set(ctx)
+        token = set_current_context(ctx)
         try:
             call = worker.scheduled(*(event, generation.env, ctx)[: worker.scheduled_arity])
             try:
@@ -280,7 +280,7 @@ class WorkerHost:
                 raise TimeoutError(MSG_WALL_EXCEEDED) from None
         finally:
             ctx.flush(self.run_later)
-            _current.reset(token)
+            reset_current_context(token)
 
     # --- queues -----------------------------------------------------------------------
 
@@ -300,7 +300,7 @@ class WorkerHost:
             path = worker.path if worker is not None else "worker"
             raise WorkerError(MSG_NO_QUEUE.format(file=path, queues=repr(batch.queue)))
         ctx = self.context()
-        token = _current.set(ctx)
+        token = set_current_context(ctx)
         limit = self.limits.queue_wall_ms
         waiting: list[Awaitable[Any]] = []
         try:
@@ -323,4 +323,4 @@ class WorkerHost:
         except CpuInterrupt:
             raise LimitExceeded(MSG_CPU_EXCEEDED, 503) from None
         finally:
-            _current.reset(token)
+            reset_current_context(token)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runtime.errors import WorkerLoadError
 from runtime.limits import MSG_NO_QUEUE
@@ -27,7 +27,14 @@ if TYPE_CHECKING:
     from runtime.host import WorkerHost
     from runtime.loader import LoadedWorker
 
-__all__ = ["check_queue_handler", "consumer_group", "consumers"]
+__all__ = [
+    "banner_lines",
+    "check_queue_handler",
+    "consumer_group",
+    "consumers",
+    "queue_names",
+    "queue_overview",
+]
 
 
 def check_queue_handler(config: Config, worker: LoadedWorker) -> None:
@@ -72,3 +79,54 @@ def consumer_group(
         retention=config.queues.retention,
         clock=clock,
     )
+
+
+def queue_names(config: Config) -> list[str]:
+    """Every queue ``config`` names: producers', consumers' and dead letter queues."""
+    names: set[str] = {p.queue for p in config.queues.producers}
+    for consumer in config.queues.consumers:
+        names.add(consumer.queue)
+        if consumer.dead_letter_queue is not None:
+            names.add(consumer.dead_letter_queue)
+    return sorted(names)
+
+
+async def queue_overview(
+    config: Config, store: QueueStore, *, now: float | None = None
+) -> list[dict[str, Any]]:
+    """Counts per queue (configured ones and any the store holds), for dev's
+    ``GET /__edgeworks/queues`` and ``edgeworks queues list``: ``ready``,
+    ``delayed``, ``in_flight``, ``dead_lettered`` (the backlog of its dead letter
+    queue), ``backlog_bytes`` and ``oldest_timestamp`` (epoch seconds or ``None``)."""
+    at = time.time() if now is None else now
+    names = sorted({*queue_names(config), *await store.list_queues()})
+    counts = {name: await store.counts(name, at) for name in names}
+    dlqs = {c.queue: c.dead_letter_queue for c in config.queues.consumers}
+    rows = []
+    for name in names:
+        c = counts[name]
+        dlq = dlqs.get(name)
+        rows.append(
+            {
+                "name": name,
+                "ready": c.ready,
+                "delayed": c.delayed,
+                "in_flight": c.in_flight,
+                "dead_lettered": counts[dlq].backlog if dlq is not None else 0,
+                "backlog_bytes": c.backlog_bytes,
+                "oldest_timestamp": c.oldest_timestamp,
+            }
+        )
+    return rows
+
+
+def banner_lines(config: Config) -> list[str]:
+    """The banner's producer and consumer lines (``name  queue producer  queue``)."""
+    lines = [f"{p.binding}  queue producer  {p.queue}" for p in config.queues.producers]
+    for c in config.queues.consumers:
+        dlq = f", dead letters to {c.dead_letter_queue}" if c.dead_letter_queue else ""
+        lines.append(
+            f"queue()  consumer  {c.queue}  (batches of {c.max_batch_size}, "
+            f"{c.max_batch_timeout:g} s, {c.max_retries} retries{dlq})"
+        )
+    return lines

@@ -85,6 +85,8 @@ class RedisQueueStore(QueueStoreBase):
         self._client: Redis | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._scripts: dict[str, Any] = {}
+        # Queues this store registered in REGISTRY_KEY: later sends skip the SADD.
+        self._registered: set[str] = set()
 
     @classmethod
     def from_url(cls, url: str) -> RedisQueueStore:
@@ -119,7 +121,7 @@ class RedisQueueStore(QueueStoreBase):
         await self._add(queue, messages, None)
 
     async def _add(self, queue: str, messages: Sequence[NewMessage], now: float | None) -> None:
-        """SEND one batch, registering the queue in the same round trip."""
+        """SEND one batch; the first one of a queue also registers it (same round trip)."""
         args: list[object] = [_ms(now) if now is not None else 0]
         for m in messages:
             visible = _ms(now) if now is not None else _ms(m.visible_at)
@@ -127,11 +129,15 @@ class RedisQueueStore(QueueStoreBase):
         if now is None:
             # Sends: "now" is the send time, so an undelayed message goes to the stream.
             args[0] = min(_ms(m.timestamp) for m in messages)
+        if queue in self._registered:
+            await self._run(scripts.SEND, queue, args)
+            return
         with self._errors():
             pipe = self._redis().pipeline(transaction=False)
             await self._script(scripts.SEND)(keys=queue_keys(queue), args=args, client=pipe)
             pipe.sadd(REGISTRY_KEY, queue)
             await pipe.execute()
+        self._registered.add(queue)
 
     async def claim(
         self, queue: str, limit: int, now: float, lease_seconds: float, max_concurrency: int

@@ -11,9 +11,10 @@ Redis), so they use the same machinery rather than copies of it:
   ``sqlite3`` errors to ``StoreUnavailable``/``StoreCorrupt``.
 - ``normalize_store_url``: a store URL (or bare path) and its scheme, as
   ``kv.open_store`` reads it, so ``[kv] store`` selects the queue store too.
-- ``redis_client`` / ``redis_errors`` / ``redact``: the Redis client with KV's
-  timeouts and retry policy (one place to configure pools and clusters), the
-  mapping of "Redis cannot answer" to ``StoreUnavailable``, and URL masking.
+- ``redis_client`` / ``RedisLoopClient`` / ``redis_errors`` / ``redact``: the
+  Redis client with KV's timeouts and retry policy (one place to configure pools
+  and clusters), that client per event loop, the mapping of "Redis cannot
+  answer" to ``StoreUnavailable``, and URL masking.
 
 >>> from kv.backends.shared import redis_client, redis_errors
 >>> client = redis_client("redis://127.0.0.1:6379/0")     # connects on first use
@@ -22,6 +23,7 @@ Redis), so they use the same machinery rather than copies of it:
 from __future__ import annotations
 
 from kv.backends import normalize_store_url
+from kv.backends._redis_client import LoopClient as RedisLoopClient
 from kv.backends._redis_client import new_client as redis_client
 from kv.backends._redis_client import redact
 from kv.backends._redis_client import unavailable_as_store_error as redis_errors
@@ -32,6 +34,7 @@ from kv.backends._sqlite_db import translate as sqlite_translate
 from kv.backends._sqlite_writer import Writer as SQLiteWriter
 
 __all__ = [
+    "RedisLoopClient",
     "SQLiteWriter",
     "normalize_store_url",
     "redact",

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Self, runtime_checkable
+from typing import Protocol, runtime_checkable
+
+from kv.backends.base import StoreBase
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,14 +164,5 @@ class QueueStore(Protocol):
         ...
 
 
-class QueueStoreBase:
-    """What every backend shares: ``async with store:`` closes it on exit."""
-
-    async def aclose(self) -> None:
-        raise NotImplementedError
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
+# What every backend shares with KV's: ``async with store:`` closes it on exit.
+QueueStoreBase = StoreBase

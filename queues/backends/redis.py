@@ -31,14 +31,13 @@ reconnects by itself once Redis is back.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
-from kv.backends.shared import redact, redis_client, redis_errors
+from kv.backends.shared import RedisLoopClient, redact, redis_errors
 from queues.backends import _redis_scripts as scripts
 from queues.backends.base import (
     Claim,
@@ -82,9 +81,9 @@ class RedisQueueStore(QueueStoreBase):
         self.url = redact(url)
         self._url = url
         self._consumer = uuid.uuid4().hex  # this store's name in every consumer group
-        self._client: Redis | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._clients = RedisLoopClient(url)
         self._scripts: dict[str, Any] = {}
+        self._scripts_client: Redis | None = None
         # Queues this store registered in REGISTRY_KEY: later sends skip the SADD.
         self._registered: set[str] = set()
 
@@ -94,15 +93,12 @@ class RedisQueueStore(QueueStoreBase):
 
     def _redis(self) -> Redis:
         """The client for the running event loop (a pool is bound to one loop)."""
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            self._client = redis_client(self._url)
-            self._client_loop = loop
-            self._scripts = {}
-        return self._client
+        return self._clients.get()
 
     def _script(self, source: str) -> Any:
         client = self._redis()
+        if client is not self._scripts_client:  # scripts are registered per client
+            self._scripts, self._scripts_client = {}, client
         found = self._scripts.get(source)
         if found is None:
             found = self._scripts[source] = client.register_script(source)
@@ -321,15 +317,7 @@ class RedisQueueStore(QueueStoreBase):
             await self._redis().ping()
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # pragma: no cover - closing outside a loop
-                return
-            if loop is self._client_loop:
-                with self._errors():
-                    await client.aclose()
+        await self._clients.aclose()
 
 
 def _entry_order(entry: bytes) -> tuple[int, int]:

@@ -8,26 +8,16 @@ from pathlib import Path
 import pytest
 
 from queues import QueueStore, open_queue_store
+from runtime.testing import FakeClock
+
+__all__ = ["FakeClock"]
 
 STORES = ("memory", "sqlite", "redis")
 
 
-class FakeClock:
-    """Epoch seconds that move only when a test says so."""
-
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1_800_000_000.0)
 
 
 @pytest.fixture(params=STORES)

@@ -299,11 +299,13 @@ class ConsumerGroup:
         consumers: Iterable[Consumer],
         *,
         retention: float = RETENTION[0],
+        sweep: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.consumers = {c.queue: c for c in consumers}
         self.retention = retention
+        self.sweeps = sweep
         self._clock = clock
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -314,13 +316,16 @@ class ConsumerGroup:
             consumer.notify()
 
     def start(self) -> None:
-        """Start one task per consumer and the sweeper (on the running loop)."""
+        """Start one task per consumer and (unless ``sweep=False``) the retention
+        sweeper, on the running loop."""
         self._stopping = asyncio.Event()
         self._tasks = [
             asyncio.create_task(c.run(self._stopping), name=f"queue consumer {c.queue}")
             for c in self.consumers.values()
         ]
-        self._tasks.append(asyncio.create_task(self._sweep_loop(), name="queue retention sweep"))
+        if self.sweeps:
+            sweeper = asyncio.create_task(self._sweep_loop(), name="queue retention sweep")
+            self._tasks.append(sweeper)
 
     async def stop(self, timeout: float | None = None) -> None:
         """Take no new batches; wait up to ``timeout`` s for batches in flight, then

@@ -70,13 +70,15 @@ def consumer_group(
     *,
     clock: Callable[[], float] = time.time,
 ) -> ConsumerGroup:
-    """The consumers and retention sweeper of one process (start it on the loop)."""
+    """The consumers and retention sweeper of one process (start it on the loop).
+    A project without queues gets an empty group: it never touches the store."""
     from queues import ConsumerGroup
 
     return ConsumerGroup(
         store,
         consumers(config, store, host, clock=clock),
         retention=config.queues.retention,
+        sweep=bool(config.queues.producers or config.queues.consumers),
         clock=clock,
     )
 

@@ -109,6 +109,8 @@ class Consumer:
         self.handler = handler
         self._clock = clock
         self._wake = asyncio.Event()
+        #: Whether the last ``claim()`` found a batch due but got none from the store.
+        self.refused = False
 
     @property
     def queue(self) -> str:
@@ -124,15 +126,20 @@ class Consumer:
         """Lease the next batch if one is due (``force``: whatever is ready now)."""
         s = self.settings
         now = self._clock()
+        self.refused = False
         if not force:
             ready = await self.store.readiness(s.queue, now, s.max_batch_size)
             if ready.ready == 0 or ready.oldest is None:
                 return None
             if ready.ready < s.max_batch_size and ready.oldest + s.max_batch_timeout > now:
                 return None
-        return await self.store.claim(
+        claim = await self.store.claim(
             s.queue, s.max_batch_size, now, s.visibility_timeout, s.max_concurrency
         )
+        # A due batch the store did not hand out: every slot is taken (maybe by another
+        # process) or another consumer took the messages first.
+        self.refused = claim is None
+        return claim
 
     async def deliver_batch(self, *, force: bool = False) -> BatchResult | None:
         """Claim, run and settle one batch if one is due; ``None`` when none is."""
@@ -238,7 +245,9 @@ class Consumer:
                             in_flight.add(task)
                             task.add_done_callback(in_flight.discard)
                             continue
-                        wait = await self._idle_wait()
+                        # Refused: a slot frees when a batch here ends (that wakes us)
+                        # or in another process (seen at the next poll).
+                        wait = POLL_INTERVAL if self.refused else await self._idle_wait()
                     except StoreUnavailable as exc:
                         if not unavailable:
                             logger.error('Queue "%s": %s; retrying', s.queue, exc)

@@ -93,3 +93,30 @@ async def test_redis_outage_is_a_503_and_recovers_without_restart(tmp_path: Path
         await group.stop(timeout=2)
         await store.aclose()
         server.stop()
+
+
+async def test_consumer_waits_a_poll_interval_when_every_slot_is_taken(tmp_path: Path) -> None:
+    """A due batch whose slots another process holds is not claimed in a tight loop."""
+    store = open_queue_store(f"sqlite:///{tmp_path}/kv.sqlite3")
+    await Queue(store, "jobs").send_batch([{"body": i} for i in range(20)])
+    # max_batch_timeout 0: the batch is always due, so only the refusal can slow us down
+    settings = ConsumerSettings("jobs", max_batch_size=10, max_batch_timeout=0, max_concurrency=1)
+    other = Consumer(store, settings, lambda batch: asyncio.sleep(0))
+    held = await other.claim(force=True)  # "another process" holds the only slot
+    assert held is not None
+    claims = 0
+    real_claim = store.claim
+
+    async def counting_claim(*args: object, **kwargs: object) -> object:
+        nonlocal claims
+        claims += 1
+        return await real_claim(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.claim = counting_claim  # type: ignore[method-assign]
+    stopping = asyncio.Event()
+    runner = asyncio.create_task(Consumer(store, settings, other.handler).run(stopping))
+    await asyncio.sleep(0.3)
+    stopping.set()
+    await runner
+    assert 1 <= claims <= 0.3 / 0.05 + 2  # about one claim per poll interval
+    await store.aclose()

@@ -93,7 +93,9 @@ class Consumer:
 
     ``handler`` may be replaced at any time (a reload): the next batch uses the
     new one, a batch in flight finishes on the old one. ``clock`` returns epoch
-    seconds, the same clock the producers use.
+    seconds, the same clock the producers use. While ``paused()`` returns true
+    (dev: the code fails to load) ``run`` claims nothing, so no message spends
+    its retries on code that cannot run.
     """
 
     def __init__(
@@ -103,10 +105,12 @@ class Consumer:
         handler: BatchHandler,
         *,
         clock: Callable[[], float] = time.time,
+        paused: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.handler = handler
+        self.paused = paused
         self._clock = clock
         self._wake = asyncio.Event()
         #: Whether the last ``claim()`` found a batch due but got none from the store.
@@ -234,7 +238,7 @@ class Consumer:
         try:
             while not stopping.is_set():
                 wait = POLL_INTERVAL
-                if len(in_flight) < s.max_concurrency:
+                if len(in_flight) < s.max_concurrency and not (self.paused and self.paused()):
                     try:
                         claim = await self.claim()
                         if unavailable:

@@ -54,11 +54,15 @@ def consumers(
     *,
     clock: Callable[[], float] = time.time,
 ) -> list[Consumer]:
-    """One ``Consumer`` per configured consumer, running batches through ``host``."""
+    """One ``Consumer`` per configured consumer, running batches through ``host``;
+    paused while the host serves a load error (dev), so messages keep their retries."""
     from queues import Consumer
 
+    def paused() -> bool:
+        return host.current.error is not None or host.current.worker is None
+
     return [
-        Consumer(store, entry.settings(), host.run_queue, clock=clock)
+        Consumer(store, entry.settings(), host.run_queue, clock=clock, paused=paused)
         for entry in config.queues.consumers
     ]
 

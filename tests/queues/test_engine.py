@@ -120,3 +120,27 @@ async def test_consumer_waits_a_poll_interval_when_every_slot_is_taken(tmp_path:
     await runner
     assert 1 <= claims <= 0.3 / 0.05 + 2  # about one claim per poll interval
     await store.aclose()
+
+
+async def test_paused_consumer_claims_nothing_until_resumed() -> None:
+    store = open_queue_store("memory://")
+    await Queue(store, "jobs").send(1)
+    broken = True
+    seen: list[object] = []
+
+    async def handler(batch: MessageBatch) -> None:
+        seen.extend(m.body for m in batch.messages)
+
+    settings = ConsumerSettings("jobs", max_batch_timeout=0)
+    consumer = Consumer(store, settings, handler, paused=lambda: broken)
+    stopping = asyncio.Event()
+    runner = asyncio.create_task(consumer.run(stopping))
+    await asyncio.sleep(0.15)
+    assert seen == [] and (await store.counts("jobs", 0)).backlog == 1
+    broken = False
+    async with asyncio.timeout(5):
+        while not seen:
+            await asyncio.sleep(0.01)
+    stopping.set()
+    await runner
+    assert seen == [1]

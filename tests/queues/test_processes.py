@@ -115,10 +115,15 @@ asyncio.run(main())
 """
 
 
-def test_kill_9_of_producer_and_of_serve_mid_batch_loses_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_kill_9_of_producer_and_of_serve_mid_batch_loses_nothing(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
     root = tmp_path / "app"
-    log = write_project(root, stick="500")
-    producer = Proc([EDGEWORKS[0], "-c", PRODUCER, f"sqlite:///{root}/state/kv.sqlite3"])
+    redis_url = request.getfixturevalue("redis_url") if kind == "redis" else ""
+    log = write_project(root, stick="500", store=redis_url or "state/kv.sqlite3")
+    url_store = redis_url or f"sqlite:///{root}/state/kv.sqlite3"
+    producer = Proc([EDGEWORKS[0], "-c", PRODUCER, url_store])
     producer.wait_for(r"^acked 1000$", timeout=30)
     producer.signal(signal.SIGKILL)
     producer.wait()

@@ -45,8 +45,15 @@ async def queue(batch, env, ctx):
 
 
 def write_project(
-    root: Path, *, store: str = "state/kv.sqlite3", stick: str = "", work_s: float = 0.0
+    root: Path,
+    *,
+    store: str = "state/kv.sqlite3",
+    stick: str = "",
+    work_s: float = 0.0,
+    visibility_timeout: int = 60,
 ) -> Path:
+    """A project whose consumer logs every delivery; ``visibility_timeout`` is long
+    unless a test kills a consumer (a loaded box must not expire a healthy lease)."""
     root.mkdir(parents=True, exist_ok=True)
     log = root / "deliveries.log"
     (root / "worker.py").write_text(WORKER)
@@ -69,7 +76,7 @@ def write_project(
             queue = "jobs"
             max_batch_size = 10
             max_batch_timeout = 0.05
-            visibility_timeout = 1
+            visibility_timeout = {visibility_timeout}
 
             [kv]
             store = "{store}"
@@ -121,7 +128,9 @@ def test_kill_9_of_producer_and_of_serve_mid_batch_loses_nothing(
 ) -> None:
     root = tmp_path / "app"
     redis_url = request.getfixturevalue("redis_url") if kind == "redis" else ""
-    log = write_project(root, stick="500", store=redis_url or "state/kv.sqlite3")
+    log = write_project(
+        root, stick="500", store=redis_url or "state/kv.sqlite3", visibility_timeout=3
+    )
     url_store = redis_url or f"sqlite:///{root}/state/kv.sqlite3"
     producer = Proc([EDGEWORKS[0], "-c", PRODUCER, url_store])
     producer.wait_for(r"^acked 1000$", timeout=30)

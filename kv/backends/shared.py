@@ -9,8 +9,9 @@ Redis), so they use the same machinery rather than copies of it:
   ``sqlite_translate``: open a store file (creating folder, WAL and KV schema),
   open a reader, parse ``sqlite:///path?synchronous=..&timeout=..``, and map
   ``sqlite3`` errors to ``StoreUnavailable``/``StoreCorrupt``.
-- ``normalize_store_url``: a store URL (or bare path) and its scheme, as
-  ``kv.open_store`` reads it, so ``[kv] store`` selects the queue store too.
+- ``normalize_store_url`` / ``open_registered``: a store URL (or bare path) and
+  its scheme, and opening the backend a scheme registry names, as
+  ``kv.open_store`` does, so ``[kv] store`` selects the queue store too.
 - ``redis_client`` / ``RedisLoopClient`` / ``redis_errors`` / ``redact``: the
   Redis client with KV's timeouts and retry policy (one place to configure pools
   and clusters), that client per event loop, the mapping of "Redis cannot
@@ -22,7 +23,7 @@ Redis), so they use the same machinery rather than copies of it:
 
 from __future__ import annotations
 
-from kv.backends import normalize_store_url
+from kv.backends import normalize_store_url, open_registered
 from kv.backends._redis_client import LoopClient as RedisLoopClient
 from kv.backends._redis_client import new_client as redis_client
 from kv.backends._redis_client import redact
@@ -37,6 +38,7 @@ __all__ = [
     "RedisLoopClient",
     "SQLiteWriter",
     "normalize_store_url",
+    "open_registered",
     "redact",
     "redis_client",
     "redis_errors",

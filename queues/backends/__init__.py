@@ -3,10 +3,9 @@ registry line. URLs are KV's (``[kv] store``), so one setting picks both stores.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
-from kv.backends.shared import normalize_store_url
+from kv.backends.shared import open_registered
 from queues.backends.base import (
     Claim,
     NewMessage,
@@ -43,12 +42,5 @@ def open_queue_store(url: str | Path) -> QueueStore:
 
     >>> store = open_queue_store("sqlite:///app/.edgeworks/state/kv.sqlite3")
     """
-    text, scheme = normalize_store_url(url)
-    target = _REGISTRY.get(scheme)
-    if target is None:
-        allowed = ", ".join(f"{s}://" for s in sorted(_REGISTRY))
-        raise ValueError(f"Unknown queue store URL {text!r}: allowed schemes are {allowed}")
-    module_name, class_name = target.split(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    store: QueueStore = cls.from_url(text)
+    store: QueueStore = open_registered(_REGISTRY, url, "queue store")
     return store

@@ -177,3 +177,28 @@ async def test_worker_client_queue_cpu_limit(tmp_path: Path) -> None:
         [result] = await client.deliver_queues()
         assert str(result.error) == "Worker exceeded CPU time limit"
         assert len(result.retried) == 1
+
+
+async def test_uncaught_queue_errors_map_like_kv_errors(tmp_path: Path) -> None:
+    from kv import StoreUnavailable
+
+    worker = """
+    from starlette.responses import Response
+    async def handle_request(request, env):
+        await env.JOBS.send("x" * int(request.query_params["size"]), content_type="text")
+        return Response("sent")
+    async def queue(batch):
+        pass
+    """
+    async with WorkerClient(config=project(tmp_path, worker)) as client:
+        assert (await client.get("/?size=10")).text == "sent"
+        too_large = await client.get("/?size=128001")
+        assert too_large.status_code == 500  # a bug in the worker, as on Workers
+        assert "message length of 128001 bytes exceeds limit of 128000" in too_large.text
+
+        async def down(queue: str, messages: object) -> None:
+            raise StoreUnavailable("redis://127.0.0.1:1/0: Connection refused")
+
+        client.env.JOBS._store.send = down  # the store is down
+        unavailable = await client.get("/?size=10")
+        assert unavailable.status_code == 503

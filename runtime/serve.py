@@ -163,7 +163,14 @@ def build_app(
         from runtime.admin.mount import build_admin
 
         admin = build_admin(
-            store, config, mode="serve", host=options.host, token=options.admin_token, cache=cache
+            store,
+            config,
+            mode="serve",
+            host=options.host,
+            token=options.admin_token,
+            cache=cache,
+            queue_store=queue_store,
+            after_send=consumers.notify,
         )
 
     # The lifespan runs the shutdown hooks, then host.aclose() (drain again, close fetcher).

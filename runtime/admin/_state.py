@@ -6,11 +6,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kv import EdgeCache, KVError, KVNamespace, StoreUnavailable
 from kv.backends import Store
 from runtime.admin import limits as L
 from runtime.admin.errors import AdminError
+
+if TYPE_CHECKING:
+    from queues import QueueStore
+    from runtime.config import Config
 
 
 @dataclass(frozen=True)
@@ -20,7 +25,9 @@ class AdminState:
     ``bindings`` maps binding names to namespace ids (``[[kv_namespaces]]``): a bound
     namespace is listed even while empty, and its title is its binding name.
     ``cache``: the serving location's edge cache, so the API's writes are seen at
-    once where it serves (reads always go to the store).
+    once where it serves (reads always go to the store). ``queue_store`` and
+    ``config`` serve the queue endpoints (``config`` names the configured queues and
+    their dead letter queues); ``after_send`` wakes this process's consumers.
     """
 
     store: Store
@@ -28,6 +35,9 @@ class AdminState:
     bindings: Mapping[str, str] = field(default_factory=dict)
     project: str = L.ACCOUNT_NAME_DEFAULT
     cache: EdgeCache | None = None
+    queue_store: QueueStore | None = None
+    config: Config | None = None
+    after_send: Callable[[str], None] | None = None
 
     def bound(self, namespace_id: str) -> list[str]:
         """The binding names of ``namespace_id``, sorted."""

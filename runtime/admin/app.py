@@ -6,6 +6,7 @@ Paths (all below ``/__edgeworks/``):
   REST API (the base URL for wrangler and the SDK is ``.../api/client/v4``);
   ``api/client/v4/accounts``, ``/memberships``, ``/user``, ``/user/tokens/verify``;
 - ``api/storage/kv/namespaces/...``: the same handlers without the account;
+- ``api/queues/...``: the queues (list with counts, send, purge, retry dead);
 - the page (``/__edgeworks/``) and its two assets.
 
 The path is split on its raw bytes and each segment decoded once, so a key with
@@ -24,7 +25,7 @@ from importlib import resources
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from runtime.admin import _account, _bulk, _namespaces, _values
+from runtime.admin import _account, _bulk, _namespaces, _queues, _values
 from runtime.admin import limits as L
 from runtime.admin._envelope import failure
 from runtime.admin._request import AdminRequest, decode_segment
@@ -69,6 +70,13 @@ _ACCOUNT_ROUTES: list[Route] = [
     (("memberships",), {"GET": _account.memberships}),
     (("user",), {"GET": _account.user}),
     (("user", "tokens", "verify"), {"GET": _account.verify_token}),
+]
+
+_QUEUE_ROUTES: list[Route] = [
+    (("queues",), {"GET": _queues.list_queues}),
+    (("queues", "{}", "messages"), {"POST": _queues.send_message}),
+    (("queues", "{}", "purge"), {"POST": _queues.purge}),
+    (("queues", "{}", "retry-dead"), {"POST": _queues.retry_dead}),
 ]
 
 _KV_PATH = ("storage", "kv", "namespaces")
@@ -164,6 +172,8 @@ class AdminApp:
         """The route table for ``segments`` and the segments it matches against."""
         if tuple(segments[:3]) == _KV_PATH:
             return _KV_ROUTES, segments[3:]
+        if segments[:1] == ["queues"]:
+            return _QUEUE_ROUTES, segments
         if segments[:2] == ["client", "v4"]:
             rest = segments[2:]
             if len(rest) >= 5 and rest[0] == "accounts" and tuple(rest[2:5]) == _KV_PATH:

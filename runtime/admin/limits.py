@@ -15,6 +15,7 @@ ASSETS_PREFIX = "/__edgeworks/assets/"  # the page's script and stylesheet
 API_PREFIX = "/__edgeworks/api"  # every API path starts here
 CLIENT_V4_PREFIX = "/__edgeworks/api/client/v4"  # the base URL for wrangler and the SDK
 SHORT_KV_PREFIX = "/__edgeworks/api/storage/kv/namespaces"  # same handlers, no account
+QUEUES_PREFIX = "/__edgeworks/api/queues"  # the queue endpoints (edgeworks' own shape)
 PAGE_ASSETS = {  # file under runtime/admin/static -> content type (nothing else is served)
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
@@ -34,6 +35,7 @@ CODE_VALIDATION = 10001  # bad input: KV limits, malformed bodies and parameters
 CODE_KEY_NOT_FOUND = 10009  # GET of a missing key (404)
 CODE_NAMESPACE_NOT_FOUND = 10013  # unknown namespace id (404)
 CODE_TITLE_EXISTS = 10014  # a namespace with that title exists (400)
+CODE_QUEUE_NOT_FOUND = 11000  # unknown queue (404); edgeworks' code, Cloudflare's queue range
 CODE_NO_ROUTE = 7003  # no such API path (404) or method (405)
 CODE_INTERNAL = 10000  # the store failed (503)
 
@@ -76,6 +78,12 @@ MSG_KEYS_LIMIT = (
 MSG_BAD_PATH_SEGMENT = "path segment {segment!r} is not valid percent-encoded UTF-8"
 MSG_TOO_MANY_ITEMS = "a bulk request may hold at most {limit} items, got {count}"
 MSG_STORE = "Store unavailable: {detail}"
+MSG_QUEUE_NOT_FOUND = "no queue {name!r} in edgeworks.toml or the store; known queues: {known}"
+MSG_NO_DEAD_LETTERS = (
+    "no consumer of {name!r} has a dead letter queue, and {name!r} is no consumer's dead "
+    "letter queue: set dead_letter_queue in its [[queues.consumers]] entry"
+)
+SEND_FIELDS = ("body", "content_type", "delay_seconds")  # fields of a send request
 
 # --- guard (runtime/admin/guard.py) -------------------------------------------------
 MSG_AUTH = "Authentication error: send Authorization: Bearer <admin token>"

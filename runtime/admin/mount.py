@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 from runtime.admin import limits as L
@@ -20,6 +22,7 @@ from runtime.admin.guard import Guard
 if TYPE_CHECKING:
     from kv import EdgeCache
     from kv.backends import Store
+    from queues import QueueStore
     from runtime.config import Config
 
 __all__ = ["admin_banner", "build_admin", "is_loopback", "refresh"]
@@ -43,25 +46,30 @@ def build_admin(
     host: str,
     token: str | None,
     cache: EdgeCache | None = None,
+    queue_store: QueueStore | None = None,
+    after_send: Callable[[str], None] | None = None,
 ) -> AdminApp | None:
     """The admin app for a server bound to ``host``, or ``None`` where the policy
     serves no admin path (serve without a token; dev off loopback without one)."""
     local = mode == "dev" and is_loopback(host)
     if token is None and not local:
         return None
-    state = AdminState(store, bindings=config.kv_bindings, project=config.name, cache=cache)
+    state = AdminState(
+        store,
+        bindings=config.kv_bindings,
+        project=config.name,
+        cache=cache,
+        queue_store=queue_store,
+        config=config,
+        after_send=after_send,
+    )
     return AdminApp(state, Guard(token=token, local_only=local, bound_host=host))
 
 
 def refresh(admin: AdminApp, config: Config) -> None:
-    """After a config reload: namespace titles follow the new bindings."""
-    old = admin.state
-    admin.state = AdminState(
-        old.store,
-        clock=old.clock,
-        bindings=config.kv_bindings,
-        project=config.name,
-        cache=old.cache,
+    """After a config reload: namespace titles and queues follow the new config."""
+    admin.state = replace(
+        admin.state, bindings=config.kv_bindings, project=config.name, config=config
     )
 
 

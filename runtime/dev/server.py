@@ -333,6 +333,8 @@ class DevServer:
                 mode="dev",
                 host=self.options.host,
                 token=self.options.admin_token,
+                queue_store=self.queue_store,
+                after_send=self._sent,
             )
         app: ASGIApp = create_app(self.host, mode="dev", extra_routes=routes, admin=self.admin)
         host = self.host

@@ -44,12 +44,15 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-function relative(expiration) {
-  const seconds = expiration - Date.now() / 1000;
-  if (seconds <= 0) return "expired";
+function duration(seconds) {
   const units = [[86400, "d"], [3600, "h"], [60, "m"], [1, "s"]];
   const [size, unit] = units.find(([s]) => seconds >= s) || [1, "s"];
-  return `in ${Math.floor(seconds / size)}${unit}`;
+  return `${Math.floor(Math.max(seconds, 0) / size)}${unit}`;
+}
+
+function relative(expiration) {
+  const seconds = expiration - Date.now() / 1000;
+  return seconds <= 0 ? "expired" : `in ${duration(seconds)}`;
 }
 
 function when(expiration) {
@@ -289,10 +292,11 @@ function refreshCounts() {
   loadNamespaces().catch((err) => show(String(err)));
 }
 
-function confirmDelete() {
+function confirmAction(text, label) {
   return new Promise((resolve) => {
     const dialog = $("confirm");
-    $("confirm-text").textContent = `Delete key “${state.key}” from ${state.ns.title}? This cannot be undone.`;
+    $("confirm-text").textContent = text;
+    $("confirm-yes").textContent = label;
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "yes"), { once: true });
     dialog.showModal();
   });
@@ -300,7 +304,8 @@ function confirmDelete() {
 
 async function deleteKey() {
   const key = state.key;
-  if (!(await confirmDelete())) return;
+  const question = `Delete key “${key}” from ${state.ns.title}? This cannot be undone.`;
+  if (!(await confirmAction(question, "Delete"))) return;
   await api(`/${enc(state.ns.id)}/values/${enc(key)}`, { method: "DELETE" });
   closeDetail();
   show(`Deleted ${key}.`, "info");
@@ -322,6 +327,115 @@ async function bulkUpload(event) {
   refreshCounts();
 }
 
+// --- queues ------------------------------------------------------------------------
+
+const QUEUES = "/__edgeworks/api/queues";
+
+async function queueApi(path, options = {}) {
+  const response = await fetch(QUEUES + path, options);
+  const body = await response.json().catch(() => null);
+  if (!body || !body.success) {
+    const errors = body && body.errors && body.errors.length ? body.errors : [{ code: response.status, message: response.statusText }];
+    throw new ApiError(errors.map((e) => `${e.message} [code: ${e.code}]`).join("\n"));
+  }
+  return body;
+}
+
+function age(timestamp) {
+  return timestamp ? duration(Date.now() / 1000 - timestamp) : "-";
+}
+
+async function loadQueues() {
+  const { result } = await queueApi("");
+  const body = $("queues").tBodies[0];
+  body.replaceChildren();
+  for (const q of result) {
+    const actions = el("td", {});
+    const send = el("button", { type: "button", textContent: "Send…" });
+    send.addEventListener("click", () => openSender(q.name));
+    const purge = el("button", { type: "button", textContent: "Purge", className: "danger" });
+    purge.addEventListener("click", guarded(() => purgeQueue(q.name)));
+    actions.append(send, purge);
+    if (q.dead_lettered > 0) {
+      const retry = el("button", { type: "button", textContent: "Retry dead" });
+      retry.addEventListener("click", guarded(() => retryDead(q.name)));
+      actions.append(retry);
+    }
+    const row = el("tr", {},
+      el("td", { textContent: q.name }),
+      el("td", { textContent: q.ready }),
+      el("td", { textContent: q.delayed }),
+      el("td", { textContent: q.in_flight }),
+      el("td", { textContent: q.dead_lettered }),
+      el("td", { textContent: age(q.oldest_timestamp) }),
+      actions);
+    row.dataset.queue = q.name;
+    body.append(row);
+  }
+  $("queues-empty").hidden = result.length > 0;
+}
+
+function openSender(name) {
+  state.queue = name;
+  $("sender-queue").textContent = name;
+  $("send-error").hidden = true;
+  $("sender").showModal();
+}
+
+async function sendMessage(event) {
+  event.preventDefault();
+  const type = $("send-type").value;
+  const text = $("send-body").value;
+  const delay = $("send-delay").value.trim();
+  let body = text;
+  if (type === "json") {
+    try {
+      body = JSON.parse(text);
+    } catch (err) {
+      $("send-error").textContent = `The body is not JSON: ${err.message}`;
+      $("send-error").hidden = false;
+      return;
+    }
+  }
+  const message = { body, content_type: type };
+  if (delay) message.delay_seconds = Number(delay);
+  try {
+    await queueApi(`/${enc(state.queue)}/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(message),
+    });
+  } catch (err) {
+    $("send-error").textContent = err.message;
+    $("send-error").hidden = false;
+    return;
+  }
+  $("sender").close();
+  show(`Sent a message to ${state.queue}.`, "info");
+  await loadQueues();
+}
+
+async function purgeQueue(name) {
+  if (!(await confirmAction(`Delete every message of queue “${name}”? This cannot be undone.`, "Purge"))) return;
+  const { result } = await queueApi(`/${enc(name)}/purge`, { method: "POST" });
+  show(`Purged ${result.purged} message(s) from ${name}.`, "info");
+  await loadQueues();
+}
+
+async function retryDead(name) {
+  const { result } = await queueApi(`/${enc(name)}/retry-dead`, { method: "POST" });
+  show(`Moved ${result.moved} message(s) from ${result.from} back to ${result.to}.`, "info");
+  await loadQueues();
+}
+
+function showTab(tab) {
+  for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b.dataset.tab === tab);
+  $("kv-view").hidden = tab !== "kv";
+  $("queues-view").hidden = tab !== "queues";
+  show("");
+  if (tab === "queues") guarded(loadQueues)();
+}
+
 // --- wiring ----------------------------------------------------------------------------
 
 function init() {
@@ -340,6 +454,10 @@ function init() {
   $("delete-key").addEventListener("click", guarded(deleteKey));
   $("close-detail").addEventListener("click", closeDetail);
   $("bulk-file").addEventListener("change", guarded(bulkUpload));
+  for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => showTab(b.dataset.tab));
+  $("queues-refresh").addEventListener("click", guarded(loadQueues));
+  $("sender-form").addEventListener("submit", guarded(sendMessage));
+  $("send-cancel").addEventListener("click", () => $("sender").close());
   guarded(loadNamespaces)();
 }
 

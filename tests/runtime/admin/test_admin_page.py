@@ -199,3 +199,38 @@ def test_page_with_a_token_uses_the_browsers_basic_auth(browser: object) -> None
             assert page_errors(page) == []
         finally:
             context.close()
+
+
+def test_page_queues_view_sends_and_purges(page: Page, tmp_path: Path) -> None:
+    from queues import open_queue_store
+    from runtime.config import load_config
+    from tests.runtime.admin.test_admin_queues import CONFIG
+
+    (tmp_path / "edgeworks.toml").write_text(CONFIG)
+    config = load_config(None, cwd=tmp_path)
+    queue_store = open_queue_store("memory://")
+    with serve_admin("memory://", queue_store=queue_store, config=config) as served:
+        queues = f"{served.url}/__edgeworks/api/queues"
+
+        def ready() -> int:
+            rows = httpx.get(queues).json()["result"]
+            return int(next(r["ready"] for r in rows if r["name"] == "jobs"))
+
+        page.goto(f"{served.url}/__edgeworks/")
+        page.click("#queues-tab")
+        jobs = page.locator("#queues tbody tr", has_text="jobs").first
+        expect(jobs).to_be_visible()
+        expect(page.locator("#queues tbody tr")).to_have_count(2)
+        jobs.locator("text=Send…").click()
+        page.fill("#send-body", '{"hello": "queue"}')
+        page.click("#send-submit")
+        expect(page.locator("#status")).to_have_text("Sent a message to jobs.")
+        expect(jobs.locator("td").nth(1)).to_have_text("1")
+        assert ready() == 1
+        jobs.locator("text=Purge").click()
+        page.click("#confirm-no")
+        assert ready() == 1
+        jobs.locator("text=Purge").click()
+        page.click("#confirm-yes")
+        expect(page.locator("#status")).to_have_text("Purged 1 message(s) from jobs.")
+        assert ready() == 0

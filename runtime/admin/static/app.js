@@ -10,15 +10,20 @@ const state = { ns: null, prefix: "", cursors: [""], page: 0, next: "", key: nul
 
 class ApiError extends Error {}
 
-async function api(path, options = {}) {
-  const response = await fetch(API + path, options);
+function failure(response, body) {
+  const errors = body && body.errors && body.errors.length ? body.errors : [{ code: response.status, message: response.statusText }];
+  return new ApiError(errors.map((e) => `${e.message} [code: ${e.code}]`).join("\n"));
+}
+
+// One API call: the envelope on success, an ApiError with every error's message otherwise.
+async function call(url, options = {}) {
+  const response = await fetch(url, options);
   const body = await response.json().catch(() => null);
-  if (!body || !body.success) {
-    const errors = body && body.errors && body.errors.length ? body.errors : [{ code: response.status, message: response.statusText }];
-    throw new ApiError(errors.map((e) => `${e.message} [code: ${e.code}]`).join("\n"));
-  }
+  if (!body || !body.success) throw failure(response, body);
   return body;
 }
+
+const api = (path, options) => call(API + path, options);
 
 function show(message, kind = "error") {
   const status = $("status");
@@ -168,10 +173,7 @@ function hexSummary(bytes) {
 
 async function openKey(item) {
   const response = await fetch(`${API}/${enc(state.ns.id)}/values/${enc(item.name)}`);
-  if (!response.ok) {
-    const body = await response.json().catch(() => null);
-    throw new ApiError(body ? body.errors.map((e) => `${e.message} [code: ${e.code}]`).join("\n") : response.statusText);
-  }
+  if (!response.ok) throw failure(response, await response.json().catch(() => null));
   const bytes = new Uint8Array(await response.arrayBuffer());
   state.key = item.name;
   state.item = item;
@@ -331,15 +333,7 @@ async function bulkUpload(event) {
 
 const QUEUES = "/__edgeworks/api/queues";
 
-async function queueApi(path, options = {}) {
-  const response = await fetch(QUEUES + path, options);
-  const body = await response.json().catch(() => null);
-  if (!body || !body.success) {
-    const errors = body && body.errors && body.errors.length ? body.errors : [{ code: response.status, message: response.statusText }];
-    throw new ApiError(errors.map((e) => `${e.message} [code: ${e.code}]`).join("\n"));
-  }
-  return body;
-}
+const queueApi = (path, options) => call(QUEUES + path, options);
 
 function age(timestamp) {
   return timestamp ? duration(Date.now() / 1000 - timestamp) : "-";

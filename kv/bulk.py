@@ -28,7 +28,14 @@ from kv._namespace import KVNamespace, store_errors
 from kv.backends.base import WriteOp
 from kv.errors import BulkFileError, KVError
 
-__all__ = ["BulkFileError", "parse_keys_file", "parse_put_file", "write_batch"]
+__all__ = [
+    "BulkFileError",
+    "json_type",
+    "no_json_constant",
+    "parse_keys_file",
+    "parse_put_file",
+    "write_batch",
+]
 
 # How a JSON value's type is named in messages (JSON's names, not Python's).
 _JSON_TYPES = {
@@ -42,12 +49,14 @@ _JSON_TYPES = {
 }
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """How a JSON value's type is named in messages: ``"an object"``, ``"null"``, ..."""
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-def _no_json_constant(name: str) -> Any:
-    """``NaN`` and ``Infinity`` are not JSON, whatever Python's json module accepts."""
+def no_json_constant(name: str) -> Any:
+    """``NaN`` and ``Infinity`` are not JSON, whatever Python's json module accepts
+    (pass as ``json.loads(..., parse_constant=no_json_constant)``)."""
     raise ValueError(f"{name} is not valid JSON")
 
 
@@ -55,7 +64,7 @@ def _load_array(data: bytes | str, source: str, shape: str) -> list[Any]:
     """The top-level JSON array of a bulk file."""
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-        items = json.loads(text, parse_constant=_no_json_constant)
+        items = json.loads(text, parse_constant=no_json_constant)
     except UnicodeDecodeError as err:
         detail = f"not UTF-8 text (byte {err.start})"
         raise BulkFileError(L.MSG_BULK_FILE_NOT_JSON.format(source=source, detail=detail)) from None
@@ -63,7 +72,7 @@ def _load_array(data: bytes | str, source: str, shape: str) -> list[Any]:
         raise BulkFileError(L.MSG_BULK_FILE_NOT_JSON.format(source=source, detail=err)) from None
     if not isinstance(items, list):
         raise BulkFileError(
-            L.MSG_BULK_FILE_NOT_ARRAY.format(source=source, shape=shape, type=_json_type(items))
+            L.MSG_BULK_FILE_NOT_ARRAY.format(source=source, shape=shape, type=json_type(items))
         )
     return items
 
@@ -96,7 +105,7 @@ def parse_put_file(
         if not isinstance(item, dict):
             shape = 'an object like {"key": ..., "value": ...}'
             problems.append(
-                f"{label}: " + L.MSG_BULK_ITEM_TYPE.format(shape=shape, type=_json_type(item))
+                f"{label}: " + L.MSG_BULK_ITEM_TYPE.format(shape=shape, type=json_type(item))
             )
             continue
         if isinstance(item.get("key"), str):
@@ -169,7 +178,7 @@ def _put_op(item: dict[str, Any], now: float) -> tuple[WriteOp | None, list[str]
 
 
 def _field_type(name: str, expected: str, value: object) -> str:
-    return L.MSG_BULK_FIELD_TYPE.format(field=name, expected=expected, type=_json_type(value))
+    return L.MSG_BULK_FIELD_TYPE.format(field=name, expected=expected, type=json_type(value))
 
 
 def _decode_base64(value: str) -> bytes:
@@ -203,7 +212,7 @@ def parse_keys_file(data: bytes | str, *, op: str, source: str = "bulk file") ->
         elif not isinstance(item, str):
             shape = 'a key string or a {"name": ...} object'
             problems.append(
-                f"{label}: " + L.MSG_BULK_ITEM_TYPE.format(shape=shape, type=_json_type(item))
+                f"{label}: " + L.MSG_BULK_ITEM_TYPE.format(shape=shape, type=json_type(item))
             )
             continue
         assert isinstance(key, str)

@@ -1,7 +1,7 @@
 """The ASGI app: one raw callable, no router or middleware stack.
 
 Per HTTP request: answer ``/__edgeworks/*`` (health in both modes, the dev
-server's routes in dev, 404 otherwise); reject a body over ``max_body_bytes``
+server's routes in dev, the admin API and page when mounted, 404 otherwise); reject a body over ``max_body_bytes``
 with 413 before the handler runs (Content-Length, or counted while receiving a
 chunked body); build a starlette ``Request``; call ``handle_request`` with 1-3
 of ``(request, env, ctx)`` under the cpu (503) and wall (504) limits; send the
@@ -17,7 +17,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import (
@@ -49,6 +49,9 @@ from runtime.limits import (
     MSG_WALL_EXCEEDED,
 )
 
+if TYPE_CHECKING:
+    from runtime.admin import AdminApp
+
 __all__ = ["EdgeworksApp", "create_app"]
 
 logger = logging.getLogger("edgeworks.runtime")
@@ -62,6 +65,7 @@ def create_app(
     *,
     mode: Mode = "serve",
     extra_routes: Mapping[str, ASGIApp] | None = None,
+    admin: AdminApp | None = None,
     access_log: bool = True,
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
@@ -77,6 +81,7 @@ def create_app(
         host,
         mode=mode,
         extra_routes=extra_routes,
+        admin=admin,
         access_log=access_log,
         on_startup=on_startup,
         on_shutdown=on_shutdown,
@@ -92,6 +97,7 @@ class EdgeworksApp:
         *,
         mode: Mode = "serve",
         extra_routes: Mapping[str, ASGIApp] | None = None,
+        admin: AdminApp | None = None,
         access_log: bool = True,
         on_startup: Sequence[Hook] = (),
         on_shutdown: Sequence[Hook] = (),
@@ -99,6 +105,8 @@ class EdgeworksApp:
         self.host = host
         self.mode: Mode = mode
         self.extra_routes = dict(extra_routes or {}) if mode == "dev" else {}
+        #: The admin API and page (runtime.admin), in either mode when given.
+        self.admin = admin
         self.access_log = access_log
         self.on_startup = list(on_startup)
         self.on_shutdown = list(on_shutdown)
@@ -309,6 +317,8 @@ class EdgeworksApp:
             response: Response = PlainTextResponse("ok\n")
         else:
             route = self.extra_routes.get(path)
+            if route is None and self.admin is not None and self.admin.handles(path):
+                route = self.admin
             if route is not None:
                 status = 200
 

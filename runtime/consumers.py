@@ -32,6 +32,7 @@ __all__ = [
     "check_queue_handler",
     "consumer_group",
     "consumers",
+    "dead_letter_route",
     "queue_names",
     "queue_overview",
 ]
@@ -95,6 +96,20 @@ def queue_names(config: Config) -> list[str]:
         if consumer.dead_letter_queue is not None:
             names.add(consumer.dead_letter_queue)
     return sorted(names)
+
+
+def dead_letter_route(config: Config, name: str) -> tuple[str, str] | None:
+    """(dead letter queue, queue it came from) for ``name``, which may be either of
+    the two; ``None`` when no consumer of ``name`` has a dead letter queue and
+    ``name`` is no consumer's dead letter queue. Used by ``retry-dead``."""
+    route = None
+    for consumer in config.queues.consumers:
+        if consumer.dead_letter_queue is not None and name in (
+            consumer.queue,
+            consumer.dead_letter_queue,
+        ):
+            route = (consumer.dead_letter_queue, consumer.queue)
+    return route
 
 
 async def queue_overview(

@@ -68,6 +68,7 @@ class ServeOptions:
     cwd: str | None = None
     cron_lock: str | None = None
     debug: bool = False
+    admin_token: str | None = None  # the admin API is served only with a token
 
 
 def load_serve_config(options: ServeOptions) -> Config:
@@ -157,10 +158,26 @@ def build_app(
         await store.aclose()
         lock.release()
 
+    admin = None
+    if options.admin_token is not None:
+        from runtime.admin.mount import build_admin
+
+        admin = build_admin(
+            store,
+            config,
+            mode="serve",
+            host=options.host,
+            token=options.admin_token,
+            cache=cache,
+            queue_store=queue_store,
+            after_send=consumers.notify,
+        )
+
     # The lifespan runs the shutdown hooks, then host.aclose() (drain again, close fetcher).
     return create_app(
         host,
         mode="serve",
+        admin=admin,
         access_log=options.access_log,
         on_startup=[startup],
         on_shutdown=[shutdown],
@@ -263,7 +280,13 @@ def run_serve(options: ServeOptions) -> int:
     except OSError as exc:
         print(f"error: cannot listen on {options.host}:{options.port}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    print(f"Listening on {url_of(options.host, sock)}", flush=True)
+    url = url_of(options.host, sock)
+    if options.admin_token is not None:
+        from runtime.admin.limits import CLIENT_V4_PREFIX, PAGE_PATH
+
+        print(f"Admin API on {url}{CLIENT_V4_PREFIX} (Bearer token required)", flush=True)
+        print(f"Data browser on {url}{PAGE_PATH}", flush=True)
+    print(f"Listening on {url}", flush=True)
 
     try:
         if options.workers <= 1:

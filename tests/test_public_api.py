@@ -17,6 +17,7 @@ PACKAGES = [
     "queues",
     "queues.backends",
     "runtime",
+    "runtime.admin",
     "runtime.commands",
     "runtime.dev",
     "sites",
@@ -91,6 +92,7 @@ EXPECTED = {
         "fetch",
         "load_worker",
     },
+    "runtime.admin": {"AdminApp", "AdminError", "AdminState", "Guard"},
     "runtime.commands": set(),
     "runtime.dev": {"DevOptions", "DevServer", "run_dev"},
     "sites": {

@@ -16,15 +16,18 @@ if TYPE_CHECKING:
     from runtime.config import Config
 
 __all__ = [
+    "ADMIN_TOKEN_ENV",
     "CONFIG_FLAGS",
     "EXIT_FAILURE",
     "EXIT_OK",
     "EXIT_USAGE",
     "Subparsers",
     "UsageError",
+    "add_admin_token",
     "add_common",
     "add_debug",
     "add_listen",
+    "admin_token",
     "config_overrides",
     "confirm",
     "input_file",
@@ -65,6 +68,27 @@ def add_listen(parser: argparse.ArgumentParser, host: str, port: int) -> None:
     """``--host``/``--port`` of the servers (``--port 0``: a free port, printed)."""
     parser.add_argument("--host", default=host, help=f"address to bind ({host})")
     parser.add_argument("--port", type=int, default=port, help=f"port ({port}; 0 = a free port)")
+
+
+ADMIN_TOKEN_ENV = "EDGEWORKS_ADMIN_TOKEN"  # the admin token when --admin-token is not given
+
+
+def add_admin_token(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--admin-token TOKEN`` of the servers (docs/admin-api.md)."""
+    parser.add_argument("--admin-token", metavar="TOKEN", help=f"{help} (or ${ADMIN_TOKEN_ENV})")
+
+
+def admin_token(args: argparse.Namespace) -> str | None:
+    """The admin token: ``--admin-token``, else ``$EDGEWORKS_ADMIN_TOKEN`` (empty: unset),
+    else ``None``."""
+    import os
+
+    if args.admin_token is None:
+        return os.environ.get(ADMIN_TOKEN_ENV) or None
+    if not args.admin_token.strip():
+        raise UsageError("--admin-token must not be empty")
+    token: str = args.admin_token
+    return token
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:

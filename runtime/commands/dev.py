@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from runtime.commands.common import Subparsers, UsageError, add_common, add_listen, config_overrides
+from runtime.commands.common import (
+    Subparsers,
+    UsageError,
+    add_admin_token,
+    add_common,
+    add_listen,
+    admin_token,
+    config_overrides,
+)
 
 
 def register(sub: Subparsers) -> None:
@@ -37,6 +45,13 @@ def register(sub: Subparsers) -> None:
         metavar="N|NAMES",
         help="simulate N locations (or sfo,ams,...) each with its own KV cache (docs/dev.md)",
     )
+    parser.add_argument(
+        "--admin",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the admin API and data browser under /__edgeworks/ (default: on)",
+    )
+    add_admin_token(parser, "require this Bearer token on the admin API (needed off loopback)")
     parser.set_defaults(func=_run_dev)
 
 
@@ -63,5 +78,7 @@ def _run_dev(args: argparse.Namespace) -> int:
         live_reload=args.live_reload,
         force_polling=True if args.poll else None,
         locations=args.locations,
+        admin=args.admin,
+        admin_token=admin_token(args),
     )
     return run_dev(options)

@@ -200,17 +200,14 @@ async def _file_chunks(path: Path | None) -> AsyncIterator[bytes]:
             yield chunk
 
 
-def _no_json_constant(name: str) -> Any:
-    """``NaN`` and ``Infinity`` are not JSON, whatever Python's json module accepts."""
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _json_object_arg(flag: str, text: str | None) -> dict[str, Any] | None:
     """A flag's JSON object (wrangler's messages); ``None`` when not given."""
     if text is None:
         return None
+    from kv.bulk import no_json_constant
+
     try:
-        value = json.loads(text, parse_constant=_no_json_constant)
+        value = json.loads(text, parse_constant=no_json_constant)
     except ValueError:
         raise UsageError(f"{flag} must be valid JSON. Received: {text}") from None
     if not isinstance(value, dict):

@@ -218,17 +218,15 @@ def _purge(args: argparse.Namespace) -> int:
 def _retry_dead(args: argparse.Namespace) -> int:
     config = load_config(args)
     name = _checked_name(args.name)
-    source = target = None
-    for consumer in config.queues.consumers:
-        if consumer.dead_letter_queue is None:
-            continue
-        if name in (consumer.queue, consumer.dead_letter_queue):
-            source, target = consumer.dead_letter_queue, consumer.queue
-    if source is None or target is None:
+    from runtime.consumers import dead_letter_route
+
+    route = dead_letter_route(config, name)
+    if route is None:
         raise UsageError(
             f"no consumer of {name!r} has a dead letter queue, and {name!r} is no consumer's "
             "dead letter queue: set dead_letter_queue in its [[queues.consumers]] entry"
         )
+    source, target = route
     moved = with_queue_store(config, lambda store: store.transfer(source, target, time.time()))
     print(f"Moved {moved} message(s) from {source!r} back to {target!r}.")
     return EXIT_OK

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from runtime.commands.common import Subparsers, UsageError, add_common, add_listen, config_overrides
+from runtime.commands.common import (
+    Subparsers,
+    UsageError,
+    add_admin_token,
+    add_common,
+    add_listen,
+    admin_token,
+    config_overrides,
+)
 
 
 def register(sub: Subparsers) -> None:
@@ -29,6 +37,9 @@ def register(sub: Subparsers) -> None:
         default=True,
         help="one line per request: GET /path 200 1.8ms (default: on)",
     )
+    add_admin_token(
+        parser, "serve the admin API and data browser under /__edgeworks/ to this Bearer token"
+    )
     parser.set_defaults(func=_run_serve)
 
 
@@ -46,5 +57,6 @@ def _run_serve(args: argparse.Namespace) -> int:
         env_file=args.env_file,
         access_log=args.access_log,
         debug=args.debug,
+        admin_token=admin_token(args),
     )
     return run_serve(options)

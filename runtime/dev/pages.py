@@ -16,7 +16,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from runtime.limits import DEV_SSE_PING_S
+from runtime.limits import DEV_PATH_PREFIX, DEV_SSE_PING_S
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -118,11 +118,16 @@ def inject_live_reload(app: ASGIApp, script: bytes = LIVE_RELOAD_SCRIPT) -> ASGI
     The script is appended after the last body chunk (browsers run a script
     after ``</html>`` as part of the body), so streaming responses are never
     buffered; ``Content-Length`` is adjusted. Compressed, partial (206) and
-    body-less (204, 304, HEAD) responses are left alone.
+    body-less (204, 304, HEAD) responses are left alone, and so are edgeworks' own
+    pages under ``/__edgeworks/`` (a reload would lose an edit in the data browser).
     """
 
     async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") not in ("GET", "POST"):
+        if (
+            scope["type"] != "http"
+            or scope.get("method") not in ("GET", "POST")
+            or scope["path"].startswith(DEV_PATH_PREFIX)
+        ):
             await app(scope, receive, send)
             return
         injecting = False

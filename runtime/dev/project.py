@@ -39,6 +39,8 @@ class DevOptions:
     live_reload: bool | None = None  # None: on when the project has a [site]
     force_polling: bool | None = None  # None: watchfiles decides (WATCHFILES_FORCE_POLLING)
     locations: str | None = None  # --locations N|a,b,c (runtime/dev/locations.py)
+    admin: bool = True  # --no-admin: no admin API or data browser
+    admin_token: str | None = None  # --admin-token / $EDGEWORKS_ADMIN_TOKEN
     cwd: Path | None = None
 
     def folder(self) -> Path:

@@ -76,6 +76,7 @@ if TYPE_CHECKING:
 
     from kv.backends.base import Store
     from queues import ConsumerGroup, QueueStore
+    from runtime.admin import AdminApp
     from runtime.config import Config
     from runtime.cron import CronRunner
     from runtime.dev.locations import Locations
@@ -123,6 +124,7 @@ class DevServer:
         self.cron: CronRunner | None = None
         self._loaded: dict[Path, tuple[int, int]] = {}  # (size, crc32) as last loaded
         self.reaper: GenerationReaper | None = None
+        self.admin: AdminApp | None = None
 
     # --- configuration, store, env ----------------------------------------------------
 
@@ -211,6 +213,10 @@ class DevServer:
             if self.store_url(config) != self.store_url(self.config or config):
                 self._say("note: the KV store setting changed; restart edgeworks dev to use it")
             self.config = config
+            if self.admin is not None:
+                from runtime.admin.mount import refresh
+
+                refresh(self.admin, config)
             await self._restart_cron(config)
             await self._restart_consumers(config)
             new_plan = watch_plan(config)
@@ -318,7 +324,19 @@ class DevServer:
             **self.mounts,
             **(self.locations.routes() if self.locations is not None else {}),
         }
-        app: ASGIApp = create_app(self.host, mode="dev", extra_routes=routes)
+        if self.options.admin:
+            from runtime.admin.mount import build_admin
+
+            self.admin = build_admin(
+                self.store,
+                config,
+                mode="dev",
+                host=self.options.host,
+                token=self.options.admin_token,
+                queue_store=self.queue_store,
+                after_send=self._sent,
+            )
+        app: ASGIApp = create_app(self.host, mode="dev", extra_routes=routes, admin=self.admin)
         host = self.host
         self.reaper = GenerationReaper(app, lambda: host.current)
         app = self.reaper
@@ -351,6 +369,10 @@ class DevServer:
             extra.append(f"  live reload on ({LIVE_RELOAD_PATH})")
         if self.locations is not None:
             extra.append(self.locations.banner_line())
+        from runtime.admin.mount import admin_banner
+
+        why_off = "--no-admin" if not self.options.admin else "not on loopback: give --admin-token"
+        extra += admin_banner(url, self.admin, why_off=why_off)
         return render_banner(
             config,
             worker=host.current.worker,

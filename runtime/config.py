@@ -53,10 +53,12 @@ from runtime._config_load import (
     resolve_store_url,
 )
 from runtime.errors import ConfigError
+from runtime.wrangler import CloudflareConfig, is_wrangler_file, read_wrangler
 
 __all__ = [
     "CONFIG_FILENAME",
     "DEV_VARS_FILENAME",
+    "DOTENV_FILENAME",
     "ENV_PREFIX",
     "STATE_DIR",
     "STATIC_CONTENT_BINDING",
@@ -71,6 +73,7 @@ __all__ = [
 ]
 
 DEV_VARS_FILENAME = ".dev.vars"  # dotenv file of development secrets, next to the config
+DOTENV_FILENAME = ".env"  # read instead when there is no .dev.vars (wrangler's rule)
 STATE_DIR = Path(".edgeworks") / "state"  # local state (the default SQLite store), under the root
 STATIC_CONTENT_BINDING = "__STATIC_CONTENT"  # binding of the site namespace when [site] is set
 
@@ -217,7 +220,7 @@ class Config(_Model):
     ``secrets`` is empty until ``with_secrets`` (see ``load_dev_vars``).
     """
 
-    _internal: ClassVar[frozenset[str]] = frozenset({"path", "root", "secrets"})
+    _internal: ClassVar[frozenset[str]] = frozenset({"path", "root", "secrets", "cloudflare"})
 
     path: Path | None = None
     root: Path
@@ -231,6 +234,8 @@ class Config(_Model):
     triggers: TriggersConfig = TriggersConfig()
     limits: LimitsConfig = LimitsConfig()
     secrets: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    #: set when the file is a wrangler config (runtime.wrangler)
+    cloudflare: CloudflareConfig | None = None
 
     @field_validator("origin")
     @classmethod
@@ -259,7 +264,12 @@ class Config(_Model):
         named += [
             (f"kv_namespaces[{i}].binding", b.binding) for i, b in enumerate(self.kv_namespaces)
         ]
-        named += [(f"secrets.{n}", n) for n in self.secrets]
+        if self.cloudflare is not None:
+            if self.cloudflare.assets_binding is not None:
+                named.append(("assets.binding", self.cloudflare.assets_binding))
+            named += [(kind, n) for n, kind in self.cloudflare.unsupported.items()]
+        # A secret overrides a var of the same name (wrangler's rule), never another binding.
+        named += [(f"secrets.{n}", n) for n in self.secrets if n not in self.vars]
         for where, name in named:
             if name in seen:
                 raise ValueError(
@@ -283,8 +293,16 @@ class Config(_Model):
 
     @property
     def dev_vars_path(self) -> Path:
-        """The ``.dev.vars`` file next to the config (it need not exist)."""
-        return self.root / DEV_VARS_FILENAME
+        """The ``.dev.vars`` file next to the config, or ``.env`` when only that exists
+        (wrangler's rule: never both). It need not exist."""
+        dev_vars = self.root / DEV_VARS_FILENAME
+        dotenv = self.root / DOTENV_FILENAME
+        return dotenv if not dev_vars.is_file() and dotenv.is_file() else dev_vars
+
+    @property
+    def is_cloudflare(self) -> bool:
+        """Whether this is a Cloudflare Workers project (a wrangler config)."""
+        return self.cloudflare is not None
 
     @property
     def site_namespace_id(self) -> str:
@@ -324,9 +342,21 @@ class Config(_Model):
             "(or pass the worker file on the command line)"
         )
 
-    def with_secrets(self, secrets: Mapping[str, str], *, source: str = "secrets") -> Config:
-        """A copy with ``secrets`` set, after checking their names like other bindings."""
-        for name, value in secrets.items():
+    def with_secrets(
+        self,
+        secrets: Mapping[str, str],
+        *,
+        source: str = "secrets",
+        vars: Mapping[str, str] | None = None,
+    ) -> Config:
+        """A copy with ``secrets`` set, after checking their names like other bindings.
+
+        Precedence, lowest first (wrangler's): ``[vars]``, ``secrets`` (``.dev.vars``,
+        ``--env-file``), ``vars`` (``--var NAME:VALUE``). A secret or ``--var`` may
+        replace a var, never a KV, queue or assets binding.
+        """
+        given = {**secrets, **(vars or {})}
+        for name, value in given.items():
             if not isinstance(value, str):
                 raise ConfigError(f"{source}: {name} must be a string, got {type(value).__name__}")
             if not name.isidentifier() or keyword.iskeyword(name):
@@ -334,7 +364,11 @@ class Config(_Model):
                     f"{source}: {name!r} is not a valid binding name: {_IDENTIFIER_RULE}"
                 )
         data = {k: getattr(self, k) for k in type(self).model_fields}
-        data["secrets"] = dict(secrets)
+        cli_vars = dict(vars or {})
+        data["secrets"] = {k: v for k, v in secrets.items() if k not in cli_vars}
+        data["vars"] = {**self.vars, **cli_vars}
+        if cli_vars:
+            source = f"{source} / --var"
         try:
             return Config.model_validate(data)
         except Exception as exc:  # pydantic ValidationError: one line, names the clash
@@ -360,12 +394,17 @@ def load_config(
     cwd: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    env_name: str | None = None,
 ) -> Config:
     """Find, layer and validate the configuration.
 
     Precedence, lowest first: defaults, the file, ``EDGEWORKS_*`` variables of
     ``environ`` (default ``os.environ``), ``overrides`` (CLI flags; keys are
     dotted field paths such as ``"kv.store"``; ``None`` values are skipped).
+    The file is ``edgeworks.toml`` or a wrangler config (``runtime.wrangler``);
+    ``env_name`` selects a wrangler ``env.<NAME>`` section (``--env``). A
+    wrangler config's warnings are logged (``edgeworks.config``) and kept in
+    ``config.cloudflare.warnings``.
     """
     import os
 
@@ -378,7 +417,16 @@ def load_config(
 
     state_dir = root / STATE_DIR
     layers = []
-    if file is not None:
+    cloudflare: CloudflareConfig | None = None
+    if file is not None and is_wrangler_file(file):
+        layer, cloudflare = read_wrangler(file, env_name=env_name, base=root, state_dir=state_dir)
+        layers.append(layer)
+        _log_warnings(cloudflare.warnings)
+    elif env_name is not None:
+        raise ConfigError(
+            f"--env {env_name}: environments need a wrangler config, not {file_label}"
+        )
+    elif file is not None:
         layers.append(read_toml(file, Config, base=root, state_dir=state_dir))
     layers.append(env_layer(env, Config, base=here, state_dir=state_dir))
     layers.append(override_layer(overrides or {}, Config, base=here, state_dir=state_dir))
@@ -389,10 +437,20 @@ def load_config(
         kv["store_url"] = resolve_store_url("sqlite", root, state_dir, file_label)
     data["path"] = file
     data["root"] = root
+    data["cloudflare"] = cloudflare
     try:
         return Config.model_validate(data)
     except Exception as exc:  # pydantic ValidationError -> one line per the contract
         raise ConfigError(format_validation_error(exc, sources)) from None
+
+
+def _log_warnings(warnings: tuple[str, ...]) -> None:
+    if warnings:
+        import logging
+
+        log = logging.getLogger("edgeworks.config")
+        for line in warnings:
+            log.warning("%s", line)
 
 
 def _default_name(root: Path) -> str:
@@ -403,7 +461,8 @@ def _default_name(root: Path) -> str:
 
 def load_dev_vars(config: Config, path: str | Path | None = None) -> dict[str, str]:
     """Secrets from a dotenv file: ``path`` (e.g. ``serve --env-file``, must exist) or
-    the ``.dev.vars`` next to the config (optional). Use with ``config.with_secrets``:
+    the ``.dev.vars`` next to the config, else its ``.env`` (both optional; never
+    both). Use with ``config.with_secrets``:
 
     >>> config = config.with_secrets(load_dev_vars(config))
     """

@@ -62,18 +62,21 @@ class ServeOptions:
     cwd: str | None = None
     cron_lock: str | None = None
     debug: bool = False
+    env: str | None = None  # --env NAME: a wrangler env.<NAME> section
+    vars: tuple[tuple[str, str], ...] = ()  # --var NAME:VALUE, wins over vars and secrets
 
 
 def load_serve_config(options: ServeOptions) -> Config:
     """Config with ``--kv`` applied and secrets from ``--env-file`` and the environment.
 
     Secrets: the env file's entries; an environment variable of the same name
-    overrides one; ``EDGEWORKS_SECRET_<NAME>`` adds secret ``NAME``.
+    overrides one; ``EDGEWORKS_SECRET_<NAME>`` adds secret ``NAME``. A secret
+    overrides a var of the same name; ``--var`` overrides both.
     """
     from runtime.config import load_config, load_dev_vars
 
     overrides = {"kv.store": options.kv} if options.kv else {}
-    config = load_config(options.config, cwd=options.cwd, overrides=overrides)
+    config = load_config(options.config, cwd=options.cwd, overrides=overrides, env_name=options.env)
     secrets: dict[str, str] = {}
     source = "environment"
     if options.env_file is not None:
@@ -85,7 +88,10 @@ def load_serve_config(options: ServeOptions) -> Config:
     for name, value in os.environ.items():
         if name.startswith(SECRET_ENV_PREFIX) and len(name) > len(SECRET_ENV_PREFIX):
             secrets[name[len(SECRET_ENV_PREFIX) :]] = value
-    return config.with_secrets(secrets, source=source) if secrets else config
+    cli_vars = {name: value for name, value in options.vars}
+    if not secrets and not cli_vars:
+        return config
+    return config.with_secrets(secrets, source=source, vars=cli_vars)
 
 
 def build_app(

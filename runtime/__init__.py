@@ -14,7 +14,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runtime._fetch import Fetcher, fetch
+    from runtime._entrypoints import cloudflare_env
+    from runtime._fetch import Fetcher, current_context, fetch
     from runtime.app import EdgeworksApp, create_app
     from runtime.context import Context
     from runtime.env import Env, build_env, env_from_config
@@ -37,7 +38,9 @@ __all__ = [
     "WorkerHost",
     "WorkerLoadError",
     "build_env",
+    "cloudflare_env",
     "create_app",
+    "current_context",
     "env_from_config",
     "fetch",
     "load_worker",
@@ -58,7 +61,9 @@ _WHERE = {
     "WorkerHost": "runtime.host",
     "WorkerLoadError": "runtime.errors",
     "build_env": "runtime.env",
+    "cloudflare_env": "runtime._entrypoints",
     "create_app": "runtime.app",
+    "current_context": "runtime._fetch",
     "env_from_config": "runtime.env",
     "fetch": "runtime._fetch",
     "load_worker": "runtime.loader",

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runtime import _standins
 from runtime.errors import WorkerLoadError
 from runtime.limits import (
     MSG_HANDLER_ARITY,
@@ -46,6 +47,8 @@ __all__ = ["LoadedWorker", "load_worker"]
 Handler = Callable[..., Coroutine[Any, Any, Any]]
 
 _counter = itertools.count(1)
+# Module attributes that mark Cloudflare's entry-point styles (runtime._entrypoints).
+_CLOUDFLARE_NAMES = ("Default", "on_fetch", "on_scheduled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +102,30 @@ def load_worker(
     if not file.is_file():
         raise WorkerLoadError(MSG_WORKER_NOT_FOUND.format(file=file), filename=str(file))
     name = module_name or f"{WORKER_MODULE_PREFIX}{next(_counter)}_{_identifier(file.stem)}"
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
+    _standins.check_workers_package()
+    paths = [root]
+    if _standins.is_cloudflare_project(file, root):
+        _standins.install()
+        paths = [*_standins.python_paths(file, root), root]
+    for folder in reversed(paths):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
     module = _import(file, name, root)
     handler = getattr(module, "handle_request", None)
+    scheduled = getattr(module, "scheduled", None)
+    entry = None
+    if any(hasattr(module, n) for n in _CLOUDFLARE_NAMES):
+        from runtime._entrypoints import cloudflare_entry
+
+        entry = cloudflare_entry(module, file)
+    if entry is not None:
+        if handler is None:
+            handler = entry.handle_request
+        if scheduled is None and entry.has_scheduled:
+            scheduled = entry.scheduled
     if handler is None:
         raise WorkerLoadError(MSG_HANDLER_MISSING.format(file=file), filename=str(file))
     arity = _arity(file, handler, MSG_HANDLER_NOT_ASYNC, MSG_HANDLER_ARITY)
-    scheduled = getattr(module, "scheduled", None)
     scheduled_arity = 3
     if scheduled is not None:
         scheduled_arity = _arity(file, scheduled, MSG_SCHEDULED_NOT_ASYNC, MSG_SCHEDULED_ARITY)

@@ -102,9 +102,11 @@ def build_app(
     from runtime.app import create_app
     from runtime.cron import CronRunner
     from runtime.env import env_from_config
+    from runtime.errorpage import set_debug
     from runtime.host import RuntimeLimits, WorkerHost
     from runtime.loader import load_worker
 
+    set_debug(options.debug)
     store = open_store(config.kv.store_url)
     cache = EdgeCache(max_bytes=config.kv.cache_max_bytes)
     env = env_from_config(config, store, cache=cache)

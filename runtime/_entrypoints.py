@@ -1,0 +1,263 @@
+"""Cloudflare-style entry points: ``class Default(WorkerEntrypoint)``, module-level
+``on_fetch``/``on_scheduled`` (with or without ``@handler``), behind the
+``handle_request``/``scheduled`` contract the app and the host call.
+
+- A new ``Default(ctx, env)`` per event; its methods (and ``on_*`` functions)
+  are called leniently: with as many of ``(event, env, ctx)`` as they take, so
+  ``fetch(self)`` is valid; ``scheduled``/``queue`` get the real env and ctx.
+- The request is a ``workers.Request``; a returned ``workers.Response`` (or
+  anything with ``__edgeworks_response__``) becomes a starlette response.
+- ``env`` is seen in Cloudflare's Python shapes (``CloudflareEnv``): KV as
+  ``KvNamespace``, ``ASSETS`` answering ``workers.Response``, vars as written.
+- With wrangler ``assets``, a GET/HEAD is served from the assets first unless
+  ``run_worker_first`` matches; a miss (404) goes to the worker.
+- ``scheduled`` receives a ``ScheduledController``: ``scheduled_time`` in ms
+  since the epoch, ``cron``, ``no_retry()`` and the camelCase names.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runtime._bindings import AssetsBinding, KvNamespace
+from runtime.env import Env, asset_router
+from runtime.errors import WorkerError, WorkerLoadError
+from runtime.limits import MSG_MIXED_ENTRYPOINTS, MSG_NO_FETCH_HANDLER
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from runtime.host import ScheduledEvent
+
+__all__ = ["CloudflareEntry", "CloudflareEnv", "ScheduledController", "cloudflare_entry"]
+
+ASSET_METHODS = frozenset({"GET", "HEAD"})
+_last_env: list[Env] = []  # the env of the Cloudflare-style worker served last (workers.env)
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledController:
+    """The ``controller`` of ``scheduled(controller, env, ctx)`` (Cloudflare's shape)."""
+
+    cron: str
+    scheduled_time: int  # ms since the epoch
+    type: str = "scheduled"
+
+    @property
+    def scheduledTime(self) -> int:  # the JS name
+        return self.scheduled_time
+
+    def no_retry(self) -> None:
+        """Accepted for compatibility: edgeworks does not retry failed cron runs."""
+
+    noRetry = no_retry
+
+
+class CloudflareEnv:
+    """``env`` as a Cloudflare Python worker sees it, over edgeworks' ``Env``."""
+
+    __slots__ = ("_cache", "_env")
+
+    def __init__(self, env: Env) -> None:
+        self._env = env
+        self._cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        cache = self._cache
+        if name in cache:
+            return cache[name]
+        value = getattr(self._env, name)
+        from kv import KVNamespace
+
+        if isinstance(value, KVNamespace):
+            value = KvNamespace(value)
+        elif isinstance(value, AssetsBinding):
+            value = _ResponseFetcher(value)
+        cache[name] = value
+        return value
+
+    def __getitem__(self, name: str) -> Any:
+        try:
+            return self.__getattr__(name)
+        except AttributeError as exc:
+            raise KeyError(str(exc)) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._env
+
+    def __dir__(self) -> list[str]:
+        return dir(self._env)
+
+    def __repr__(self) -> str:
+        return repr(self._env)
+
+
+class _ResponseFetcher:
+    """``env.ASSETS``: ``fetch`` answers a ``workers.Response``."""
+
+    __slots__ = ("_binding",)
+
+    def __init__(self, binding: AssetsBinding) -> None:
+        self._binding = binding
+
+    async def fetch(self, request: Any, **options: Any) -> Any:
+        from workers._response import Response
+
+        answer = await self._binding.fetch(request, **options)
+        body = getattr(answer, "body", b"")
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers]
+        return Response(bytes(body), answer.status_code, headers=headers)
+
+
+class _LatestEnv:
+    """``workers.env``: resolves to the env of the worker served now, even when read
+    at module top level before the first request."""
+
+    def __getattr__(self, name: str) -> Any:
+        if not _last_env:
+            raise RuntimeError("workers.env is not available outside a running worker")
+        return getattr(CloudflareEnv(_last_env[-1]), name)
+
+
+def cloudflare_env() -> Any:
+    """What ``from workers import env`` gives."""
+    return _LatestEnv()
+
+
+class CloudflareEntry:
+    """``handle_request``/``scheduled`` for a module in one of Cloudflare's styles."""
+
+    def __init__(
+        self,
+        file: Path,
+        *,
+        entry_class: type | None,
+        on_fetch: Callable[..., Any] | None,
+        on_scheduled: Callable[..., Any] | None,
+    ) -> None:
+        self.file = file
+        self.entry_class = entry_class
+        self.on_fetch = on_fetch
+        self.on_scheduled = on_scheduled
+        self._views: tuple[Env, CloudflareEnv] | None = None
+        self.fetch_arity = _arity(self._function("fetch", on_fetch))
+        self.scheduled_arity = _arity(self._function("scheduled", on_scheduled))
+
+    def _function(self, method: str, module_level: Callable[..., Any] | None) -> Any:
+        if self.entry_class is not None:
+            found = getattr(self.entry_class, method, None)
+            return types.MethodType(found, object()) if found is not None else None
+        return module_level
+
+    @property
+    def has_scheduled(self) -> bool:
+        return self._function("scheduled", self.on_scheduled) is not None
+
+    def view(self, env: Env) -> CloudflareEnv:
+        views = self._views
+        if views is None or views[0] is not env:
+            views = self._views = (env, CloudflareEnv(env))
+            _last_env[:] = [env]
+        return views[1]
+
+    def _target(self, method: str, module_level: Any, env: Any, ctx: Any) -> Any:
+        if self.entry_class is not None:
+            return getattr(self.entry_class(ctx, env), method, None)
+        return module_level
+
+    async def handle_request(self, request: Request, env: Env, ctx: Any) -> Any:
+        router = asset_router(env)
+        if (
+            router is not None
+            and request.method in ASSET_METHODS
+            and not router.worker_first(request.url.path)
+        ):
+            answer = await router.serve(request)
+            if answer.status_code != 404:
+                return answer
+        view = self.view(env)
+        target = self._target("fetch", self.on_fetch, view, ctx)
+        if target is None:
+            raise WorkerError(MSG_NO_FETCH_HANDLER.format(file=self.file))
+        from workers._request import Request as WorkersRequest
+
+        wrapped = WorkersRequest.from_starlette(request)
+        result = target(*(wrapped, view, ctx)[: self.fetch_arity])
+        if inspect.isawaitable(result):
+            result = await result
+        convert = getattr(result, "__edgeworks_response__", None)
+        return convert() if convert is not None else result
+
+    async def scheduled(self, event: ScheduledEvent, env: Env, ctx: Any) -> None:
+        view = self.view(env)
+        target = self._target("scheduled", self.on_scheduled, view, ctx)
+        controller = ScheduledController(event.cron, event.scheduled_time_ms)
+        result = target(*(controller, view, ctx)[: self.scheduled_arity])
+        if inspect.isawaitable(result):
+            await result
+
+
+def cloudflare_entry(module: types.ModuleType, file: Path) -> CloudflareEntry | None:
+    """The module's Cloudflare-style entry points, ``None`` when it has none.
+
+    Mixing styles for one event (``Default.fetch`` and ``on_fetch``, or either
+    and ``handle_request``) is a ``WorkerLoadError``.
+    """
+    entry_class = _default_class(module)
+    on_fetch = getattr(module, "on_fetch", None)
+    on_scheduled = getattr(module, "on_scheduled", None)
+    if entry_class is None and on_fetch is None and on_scheduled is None:
+        return None
+    events = (
+        ("fetch", on_fetch, "handle_request"),
+        ("scheduled", on_scheduled, "scheduled"),
+    )
+    for event, module_level, native in events:
+        styles = []
+        if entry_class is not None and getattr(entry_class, event, None) is not None:
+            styles.append(f"Default.{event}")
+        if module_level is not None:
+            styles.append(f"on_{event}")
+        if getattr(module, native, None) is not None:
+            styles.append(native)
+        if len(styles) > 1:
+            raise WorkerLoadError(
+                MSG_MIXED_ENTRYPOINTS.format(
+                    file=file, first=styles[0], second=styles[1], event=event, native=native
+                ),
+                filename=str(file),
+            )
+    return CloudflareEntry(
+        file, entry_class=entry_class, on_fetch=on_fetch, on_scheduled=on_scheduled
+    )
+
+
+def _default_class(module: types.ModuleType) -> type | None:
+    default = getattr(module, "Default", None)
+    sdk = sys.modules.get("workers._entrypoints")
+    if sdk is None or not isinstance(default, type):
+        return None
+    return default if issubclass(default, sdk.WorkerEntrypoint) else None
+
+
+def _arity(func: Any) -> int:
+    """How many positional arguments ``func`` takes (at most 3; ``*args``: 3)."""
+    if func is None:
+        return 0
+    params = inspect.signature(func).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        return 3
+    positional = [
+        p
+        for p in params
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    return min(len(positional), 3)

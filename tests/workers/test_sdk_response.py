@@ -27,9 +27,9 @@ async def test_response_bytes_none_and_headers_forms() -> None:
     assert Response(None, status=204).body is None
     pairs = Response("x", headers=[("x-a", "1"), ("X-A", "2"), ("content-type", "text/csv")])
     assert pairs.headers["x-a"] == "1, 2" and pairs.headers["content-type"] == "text/csv"
-    with pytest.raises(TypeError, match="^Received unexpected type for headers argument$"):
+    with pytest.raises(TypeError, match=r"^Received unexpected type for headers argument$"):
         Response("x", headers=42)
-    with pytest.raises(TypeError, match="^Unsupported type in Response: set$"):
+    with pytest.raises(TypeError, match=r"^Unsupported type in Response: set$"):
         Response({1})
     copy = Response(Response("a", status=201))
     assert copy.status == 201 and await copy.text() == "a"

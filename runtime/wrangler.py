@@ -22,6 +22,7 @@ What maps to what is in docs/python-workers.md.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 from collections.abc import Mapping
@@ -227,19 +228,27 @@ def _parse(file: Path, label: str) -> dict[str, Any]:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(toml_message(label, str(exc))) from None
     else:
-        import json5  # lazy: only wrangler.jsonc/.json projects parse JSONC
-
-        try:
-            data = json5.loads(text)
-        except ValueError as exc:
-            match = _JSON_ERROR.match(str(exc))
-            if match is None:
-                raise ConfigError(f"{label}: invalid JSONC: {exc}") from None
-            line, problem, column = match[1], match[2], match[3] or "1"
-            raise ConfigError(f"{label}:{line}:{column}: invalid JSONC: {problem}") from None
+        try:  # plain JSON parses 100x faster; json5 (pure Python) handles the rest
+            data = json.loads(text)
+        except ValueError:
+            data = _jsonc(text, label)
     if not isinstance(data, dict):
         raise ConfigError(f"{label}: the config must be an object, not {type(data).__name__}")
     return data
+
+
+def _jsonc(text: str, label: str) -> Any:
+    """JSON with comments and trailing commas; errors name the line and column."""
+    import json5  # lazy: only wrangler.jsonc/.json projects parse JSONC
+
+    try:
+        return json5.loads(text)
+    except ValueError as exc:
+        match = _JSON_ERROR.match(str(exc))
+        if match is None:
+            raise ConfigError(f"{label}: invalid JSONC: {exc}") from None
+        line, problem, column = match[1], match[2], match[3] or "1"
+        raise ConfigError(f"{label}:{line}:{column}: invalid JSONC: {problem}") from None
 
 
 def _select_env(data: dict[str, Any], env_name: str | None, label: str) -> dict[str, Any]:

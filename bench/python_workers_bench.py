@@ -27,16 +27,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reload_bench import EDITS, PYTHON, STARTS, WORKER, Server, pct  # noqa: E402
+from reload_bench import EDITS, PYTHON, STARTS, WORKER, Server, pct
 
-ENTRY = '''\
+ENTRY = """\
 from workers import Response, WorkerEntrypoint
 
 
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
         return Response("{text}\\n")
-'''
+"""
 
 WRANGLER = """\
 {

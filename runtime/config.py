@@ -403,8 +403,8 @@ def load_config(
     dotted field paths such as ``"kv.store"``; ``None`` values are skipped).
     The file is ``edgeworks.toml`` or a wrangler config (``runtime.wrangler``);
     ``env_name`` selects a wrangler ``env.<NAME>`` section (``--env``). A
-    wrangler config's warnings are logged (``edgeworks.config``) and kept in
-    ``config.cloudflare.warnings``.
+    wrangler config's warnings are kept in ``config.cloudflare.warnings``; the
+    servers log them once at start (``runtime.wrangler.log_warnings``).
     """
     import os
 
@@ -421,7 +421,6 @@ def load_config(
     if file is not None and is_wrangler_file(file):
         layer, cloudflare = read_wrangler(file, env_name=env_name, base=root, state_dir=state_dir)
         layers.append(layer)
-        _log_warnings(cloudflare.warnings)
     elif env_name is not None:
         raise ConfigError(
             f"--env {env_name}: environments need a wrangler config, not {file_label}"
@@ -442,15 +441,6 @@ def load_config(
         return Config.model_validate(data)
     except Exception as exc:  # pydantic ValidationError -> one line per the contract
         raise ConfigError(format_validation_error(exc, sources)) from None
-
-
-def _log_warnings(warnings: tuple[str, ...]) -> None:
-    if warnings:
-        import logging
-
-        log = logging.getLogger("edgeworks.config")
-        for line in warnings:
-            log.warning("%s", line)
 
 
 def _default_name(root: Path) -> str:

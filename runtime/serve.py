@@ -219,6 +219,9 @@ def run_serve(options: ServeOptions) -> int:
         signal.signal(sig, _on_signal)
     _configure_logging()
     config = load_serve_config(options)
+    from runtime.wrangler import log_warnings
+
+    log_warnings(config.cloudflare)
     from runtime.loader import load_worker
 
     try:

@@ -186,9 +186,11 @@ class WorkerClient:
         assets = None
         if self._config_path is not None:
             from runtime.config import load_config, load_dev_vars
+            from runtime.wrangler import log_warnings
 
             config = load_config(self._config_path, environ={})
             config = config.with_secrets({**load_dev_vars(config), **self._secrets})
+            log_warnings(config.cloudflare)
             self.config = config
             path = self._worker_path or config.worker_path()
             env = env_from_config(config, store, clock=self.clock)

@@ -42,6 +42,7 @@ __all__ = [
     "WRANGLER_FILENAMES",
     "CloudflareConfig",
     "is_wrangler_file",
+    "log_warnings",
     "read_wrangler",
 ]
 
@@ -147,6 +148,16 @@ class CloudflareConfig(BaseModel):
     run_worker_first: bool | tuple[str, ...] = False
     unsupported: dict[str, str] = {}
     warnings: tuple[str, ...] = ()
+
+
+def log_warnings(cloudflare: CloudflareConfig | None) -> None:
+    """Log a wrangler config's warnings (``edgeworks.config``): once, at server start."""
+    if cloudflare is not None and cloudflare.warnings:
+        import logging
+
+        log = logging.getLogger("edgeworks.config")
+        for line in cloudflare.warnings:
+            log.warning("%s", line)
 
 
 def is_wrangler_file(path: Path) -> bool:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from runtime._entrypoints import cloudflare_env
-    from runtime._fetch import Fetcher, current_context, fetch
+    from runtime._fetch import Fetcher
     from runtime.app import EdgeworksApp, create_app
-    from runtime.context import Context
+    from runtime.context import Context, current_context, fetch
     from runtime.env import Env, build_env, env_from_config
     from runtime.errors import ConfigError, LimitExceeded, WorkerError, WorkerLoadError
     from runtime.host import Generation, RuntimeLimits, ScheduledEvent, WorkerHost
@@ -63,9 +63,9 @@ _WHERE = {
     "build_env": "runtime.env",
     "cloudflare_env": "runtime._entrypoints",
     "create_app": "runtime.app",
-    "current_context": "runtime._fetch",
+    "current_context": "runtime.context",
     "env_from_config": "runtime.env",
-    "fetch": "runtime._fetch",
+    "fetch": "runtime.context",
     "load_worker": "runtime.loader",
 }
 

@@ -107,7 +107,7 @@ def test_serve_start_imports_no_sdk_module_for_an_edgeworks_project(tmp_path: Pa
         "import json, sys\n"
         "import runtime\n"
         "from runtime.serve import ServeOptions, build_app, load_serve_config\n"
-        "options = ServeOptions(kv='memory://')\n"
+        "options = ServeOptions(overrides={'kv.store': 'memory://'})\n"
         "build_app(load_serve_config(options), options)\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )

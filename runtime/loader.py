@@ -165,11 +165,14 @@ def _import(file: Path, name: str, root: Path) -> types.ModuleType:
             raise
         where, lineno = _project_frame(exc, file, root)
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        raise WorkerLoadError(
+        failed = WorkerLoadError(
             MSG_WORKER_IMPORT_FAILED.format(file=where, line=lineno, error=error),
             filename=where,
             lineno=lineno,
-        ) from exc
+        )
+        # "not supported" (a JavaScript API, say) says it all: one line, no traceback.
+        failed.one_line = bool(getattr(exc, "one_line", False))
+        raise failed from exc
     return module
 
 

@@ -185,4 +185,6 @@ async def fetch(resource: Any, init: Any = None) -> Any:
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
-    raise ImportError(MSG_JS_NOT_AVAILABLE.format(name=name), name="js")
+    error = ImportError(MSG_JS_NOT_AVAILABLE.format(name=name), name="js")
+    error.one_line = True  # type: ignore[attr-defined]  # says it all: no traceback
+    raise error

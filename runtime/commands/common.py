@@ -22,6 +22,7 @@ __all__ = [
     "UsageError",
     "add_common",
     "add_listen",
+    "add_vars",
     "config_overrides",
     "input_file",
     "load_config",
@@ -45,10 +46,40 @@ class UsageError(Exception):
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
-    """Options every command that reads edgeworks.toml takes (docs/config.md)."""
-    parser.add_argument("--config", metavar="PATH", help="edgeworks.toml to use")
+    """Options every command that reads the config takes (docs/config.md)."""
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config to use: edgeworks.toml or wrangler.jsonc/.json/.toml (default: found "
+        "from the current folder up)",
+    )
+    parser.add_argument(
+        "--env", metavar="NAME", help="use the env.NAME section of a wrangler config"
+    )
     parser.add_argument("--kv", metavar="URL", help="KV store URL (overrides [kv] store)")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def add_vars(parser: argparse.ArgumentParser) -> None:
+    """``--var NAME:VALUE`` of the servers: wins over [vars] and secrets (wrangler's flag)."""
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        type=_var,
+        metavar="NAME:VALUE",
+        dest="vars",
+        help="set env.NAME to VALUE, over [vars] and .dev.vars (repeatable)",
+    )
+
+
+def _var(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write NAME:VALUE, e.g. API_URL:http://localhost"
+        )
+    return name, value
 
 
 def add_listen(parser: argparse.ArgumentParser, host: str, port: int) -> None:
@@ -73,7 +104,9 @@ def load_config(args: argparse.Namespace, overrides: Mapping[str, Any] | None = 
     from runtime.config import load_config
 
     return load_config(
-        getattr(args, "config", None), overrides={**config_overrides(args), **(overrides or {})}
+        getattr(args, "config", None),
+        overrides={**config_overrides(args), **(overrides or {})},
+        env_name=getattr(args, "env", None),
     )
 
 

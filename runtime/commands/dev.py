@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from runtime.commands.common import Subparsers, UsageError, add_common, add_listen, config_overrides
+from runtime.commands.common import (
+    Subparsers,
+    UsageError,
+    add_common,
+    add_listen,
+    add_vars,
+    config_overrides,
+)
 
 
 def register(sub: Subparsers) -> None:
@@ -20,6 +27,7 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("worker", nargs="?", metavar="WORKER.py", help="worker file (else main)")
     add_common(parser)
     add_listen(parser, DEV_DEFAULT_HOST, DEV_DEFAULT_PORT)
+    add_vars(parser)
     state = parser.add_mutually_exclusive_group()
     state.add_argument("--persist-to", metavar="DIR", help="keep KV state in DIR (SQLite)")
     state.add_argument("--ephemeral", action="store_true", help="KV in memory, gone on exit")
@@ -63,5 +71,8 @@ def _run_dev(args: argparse.Namespace) -> int:
         live_reload=args.live_reload,
         force_polling=True if args.poll else None,
         locations=args.locations,
+        env=args.env,
+        vars=dict(args.vars),
+        debug=args.debug,
     )
     return run_dev(options)

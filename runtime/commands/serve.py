@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from runtime.commands.common import Subparsers, UsageError, add_common, add_listen, config_overrides
+from runtime.commands.common import (
+    Subparsers,
+    UsageError,
+    add_common,
+    add_listen,
+    add_vars,
+    config_overrides,
+)
 
 
 def register(sub: Subparsers) -> None:
@@ -19,6 +26,7 @@ def register(sub: Subparsers) -> None:
     from runtime.limits import SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT
 
     add_listen(parser, SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT)
+    add_vars(parser)
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="processes (1)")
     parser.add_argument(
         "--env-file", metavar="PATH", help="secrets in .dev.vars format (NAME=value lines)"
@@ -46,5 +54,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         env_file=args.env_file,
         access_log=args.access_log,
         debug=args.debug,
+        env=args.env,
+        vars=tuple(args.vars),
     )
     return run_serve(options)

@@ -39,6 +39,9 @@ class DevOptions:
     force_polling: bool | None = None  # None: watchfiles decides (WATCHFILES_FORCE_POLLING)
     locations: str | None = None  # --locations N|a,b,c (H6: runtime/dev/locations.py)
     cwd: Path | None = None
+    env: str | None = None  # --env NAME: a wrangler env.<NAME> section
+    vars: Mapping[str, str] = field(default_factory=dict)  # --var NAME:VALUE, over everything
+    debug: bool = False  # --debug: edgeworks' own frames in tracebacks too
 
     def folder(self) -> Path:
         """The folder relative paths in the options start from."""
@@ -46,7 +49,7 @@ class DevOptions:
 
 
 def load_dev_config(options: DevOptions) -> Config:
-    """edgeworks.toml plus ``.dev.vars`` secrets; raises ``ConfigError``.
+    """The config plus ``.dev.vars`` (or ``.env``) secrets and ``--var``; raises ``ConfigError``.
 
     With a worker file given, the config is looked up from the worker's folder
     and ``main`` is that file; with no config found it runs bare (no bindings).
@@ -59,8 +62,10 @@ def load_dev_config(options: DevOptions) -> Config:
         worker = (cwd / options.worker).resolve()
         overrides["main"] = str(worker)
         cwd = worker.parent
-    config = load_config(options.config, cwd=cwd, overrides=overrides)
-    return config.with_secrets(load_dev_vars(config), source=str(config.dev_vars_path))
+    config = load_config(options.config, cwd=cwd, overrides=overrides, env_name=options.env)
+    return config.with_secrets(
+        load_dev_vars(config), source=str(config.dev_vars_path), vars=options.vars
+    )
 
 
 def store_url(options: DevOptions, config: Config) -> str:
@@ -146,7 +151,15 @@ def render_banner(
             f"(site bucket {config.site.bucket})"
         )
     bindings += [f"{name}  var  {value!r}" for name, value in config.vars.items()]
-    bindings += [f"{name}  secret  (from .dev.vars)" for name in config.secrets]
+    secrets_file = config.dev_vars_path.name
+    bindings += [f"{name}  secret  (from {secrets_file})" for name in config.secrets]
+    if config.cloudflare is not None:
+        if config.cloudflare.assets_binding is not None:
+            bindings.append(f"{config.cloudflare.assets_binding}  assets  (the site above)")
+        bindings += [
+            f"{name}  {kind}  (not supported: fails when used)"
+            for name, kind in config.cloudflare.unsupported.items()
+        ]
     lines.append("  bindings  " + (BANNER_INDENT.join(bindings) if bindings else "(none)"))
     path = sqlite_path(url_store)
     state = str(path) if path is not None else url_store

@@ -60,6 +60,7 @@ from runtime.dev.routes import (
     status_route,
 )
 from runtime.dev.watch import Batch, Watcher
+from runtime.errorpage import is_one_line, user_traceback
 from runtime.errors import ConfigError, WorkerLoadError
 from runtime.limits import DEV_WATCH_READY_TIMEOUT_S
 
@@ -223,9 +224,10 @@ class DevServer:
         assert self.host is not None
         self.host.fail(exc)
         self.status.error = str(exc)
-        if show_traceback:
-            # The user's part: the SyntaxError / import-time exception behind a load error.
-            traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
+        if show_traceback and not is_one_line(exc):
+            # The user's part: the SyntaxError / import-time exception behind a load error,
+            # without edgeworks' own frames (unless --debug).
+            traceback.print_exception(user_traceback(exc.__cause__ or exc), file=sys.stderr)
 
     def _say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -261,9 +263,13 @@ class DevServer:
         is served as the error page until it is fixed.
         """
         from runtime.app import create_app
+        from runtime.errorpage import set_debug
         from runtime.host import RuntimeLimits, WorkerHost
+        from runtime.wrangler import log_warnings
 
+        set_debug(self.options.debug)
         config = self.load_config()
+        log_warnings(config.cloudflare)  # once: a reload reads the config again, silently
         self.config = config
         self.store = await open_dev_store(self.store_url(config))
         self._restart_watcher(watch_plan(config))

@@ -123,4 +123,5 @@ INIT_TEMPLATES = (
     "hello",
     "counter",
     "site",
+    "python-worker",
 )  # `edgeworks init --template` choices; first is the default

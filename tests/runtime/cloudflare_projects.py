@@ -49,6 +49,9 @@ crons = ["* * * * *"]
 # The routes every style answers; ``respond`` is the style's way to build a response.
 _ROUTES = """\
     path = request.url.split("/", 3)[3].split("?")[0]
+    print("handled", path)
+    if path == "cron":
+        return respond(await env.KV.get("cron") or "no run yet")
     if path == "kv":
         await env.KV.put("foo", "baz")
         return respond(await env.KV.get("foo"))

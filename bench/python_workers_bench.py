@@ -29,7 +29,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reload_bench import EDITS, PAUSE_S, PYTHON, STARTS, WORKER, Server, free_port, pct, wait_for
+from reload_bench import (
+    EDITS,
+    PAUSE_S,
+    PYTHON,
+    STARTS,
+    WORKER,
+    Server,
+    cold_starts,
+    free_port,
+    pct,
+    wait_for,
+)
 
 ENTRY = """\
 from workers import Response, WorkerEntrypoint
@@ -99,10 +110,7 @@ def main() -> None:
     servers = [cloudflare, native]
     results: dict[str, dict[str, float]] = {}
     try:
-        starts: dict[str, list[float]] = {s.name: [] for s in servers}
-        for _ in range(STARTS):  # interleaved, so load drifts hit both alike
-            for server in servers:
-                starts[server.name].append(server.cold_start())
+        starts = cold_starts(servers)
         reloads = interleaved_reloads(servers)
         for server in servers:
             latencies = reloads[server.name]

@@ -7,7 +7,7 @@
   ``fetch(self)`` is valid; ``scheduled``/``queue`` get the real env and ctx.
 - The request is a ``workers.Request``; a returned ``workers.Response`` (or
   anything with ``__edgeworks_response__``) becomes a starlette response.
-- ``env`` is seen in Cloudflare's Python shapes (``CloudflareEnv``): KV as
+- ``env`` is seen in Cloudflare's Python shapes (``cloudflare_view``): KV as
   ``KvNamespace``, ``ASSETS`` answering ``workers.Response``, vars as written.
 - With wrangler ``assets``, a GET/HEAD is served from the assets first unless
   ``run_worker_first`` matches; a miss (404) goes to the worker.
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from runtime.host import ScheduledEvent
 
-__all__ = ["CloudflareEntry", "CloudflareEnv", "ScheduledController", "cloudflare_entry"]
+__all__ = ["CloudflareEntry", "ScheduledController", "cloudflare_entry", "cloudflare_view"]
 
 ASSET_METHODS = frozenset({"GET", "HEAD"})
 _last_env: list[Env] = []  # the env of the Cloudflare-style worker served last (workers.env)
@@ -59,45 +59,18 @@ class ScheduledController:
     noRetry = no_retry
 
 
-class CloudflareEnv:
-    """``env`` as a Cloudflare Python worker sees it, over edgeworks' ``Env``."""
+def cloudflare_view(env: Env) -> Env:
+    """``env`` as a Cloudflare Python worker sees it: KV bindings in Cloudflare's shapes
+    (``KvNamespace``), ``ASSETS.fetch`` answering ``workers.Response``, the rest as is."""
+    from kv import KVNamespace
 
-    __slots__ = ("_cache", "_env")
-
-    def __init__(self, env: Env) -> None:
-        self._env = env
-        self._cache: dict[str, Any] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        cache = self._cache
-        if name in cache:
-            return cache[name]
-        value = getattr(self._env, name)
-        from kv import KVNamespace
-
+    bindings = env.as_dict()
+    for name, value in bindings.items():
         if isinstance(value, KVNamespace):
-            value = KvNamespace(value)
+            bindings[name] = KvNamespace(value)
         elif isinstance(value, AssetsBinding):
-            value = _ResponseFetcher(value)
-        cache[name] = value
-        return value
-
-    def __getitem__(self, name: str) -> Any:
-        try:
-            return self.__getattr__(name)
-        except AttributeError as exc:
-            raise KeyError(str(exc)) from None
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._env
-
-    def __dir__(self) -> list[str]:
-        return dir(self._env)
-
-    def __repr__(self) -> str:
-        return repr(self._env)
+            bindings[name] = _ResponseFetcher(value)
+    return Env(bindings, assets=asset_router(env))
 
 
 class _ResponseFetcher:
@@ -124,7 +97,7 @@ class _LatestEnv:
     def __getattr__(self, name: str) -> Any:
         if not _last_env:
             raise RuntimeError("workers.env is not available outside a running worker")
-        return getattr(CloudflareEnv(_last_env[-1]), name)
+        return getattr(_last_env[-1], name)
 
 
 def cloudflare_env() -> Any:
@@ -147,7 +120,7 @@ class CloudflareEntry:
         self.entry_class = entry_class
         self.on_fetch = on_fetch
         self.on_scheduled = on_scheduled
-        self._views: tuple[Env, CloudflareEnv] | None = None
+        self._views: tuple[Env, Env] | None = None
         self.fetch_arity = _arity(self._function("fetch", on_fetch))
         self.scheduled_arity = _arity(self._function("scheduled", on_scheduled))
 
@@ -161,11 +134,13 @@ class CloudflareEntry:
     def has_scheduled(self) -> bool:
         return self._function("scheduled", self.on_scheduled) is not None
 
-    def view(self, env: Env) -> CloudflareEnv:
+    def view(self, env: Env) -> Env:
+        """The Cloudflare view of ``env``, made once per env (a reload or config change
+        brings a new one)."""
         views = self._views
         if views is None or views[0] is not env:
-            views = self._views = (env, CloudflareEnv(env))
-            _last_env[:] = [env]
+            views = self._views = (env, cloudflare_view(env))
+            _last_env[:] = [views[1]]
         return views[1]
 
     def _target(self, method: str, module_level: Any, env: Any, ctx: Any) -> Any:

@@ -8,7 +8,7 @@ import pytest
 
 from kv import KVNamespace, open_store
 from runtime._bindings import KvNamespace
-from runtime._entrypoints import CloudflareEnv
+from runtime._entrypoints import cloudflare_view
 from runtime.env import Env
 from runtime.testing import WorkerClient
 
@@ -74,9 +74,9 @@ async def test_kv_binding_is_not_iterable_and_has_no_len(kv: KvNamespace) -> Non
     assert bool(kv) is True
 
 
-def test_cloudflare_env_wraps_kv_and_keeps_vars() -> None:
+def test_cloudflare_view_wraps_kv_and_keeps_vars() -> None:
     namespace = KVNamespace(open_store("memory://"), "ns")
-    env = CloudflareEnv(Env({"KV": namespace, "MESSAGE": "hi", "JSON": {"a": 1}}))
+    env = cloudflare_view(Env({"KV": namespace, "MESSAGE": "hi", "JSON": {"a": 1}}))
     assert isinstance(env.KV, KvNamespace) and env.KV is env.KV
     assert env.MESSAGE == "hi" and env["JSON"] == {"a": 1} and "KV" in env
     with pytest.raises(AttributeError, match="env has no binding 'NOPE'"):

@@ -127,6 +127,7 @@ class CloudflareEntry:
     def _function(self, method: str, module_level: Callable[..., Any] | None) -> Any:
         if self.entry_class is not None:
             found = getattr(self.entry_class, method, None)
+            # Bound (to a stand-in instance) so its signature counts no ``self``.
             return types.MethodType(found, object()) if found is not None else None
         return module_level
 

@@ -20,6 +20,7 @@ import types
 from collections.abc import Sequence
 from pathlib import Path
 
+from runtime._config_load import CONFIG_FILENAMES
 from runtime.errors import WorkerLoadError
 from runtime.limits import MSG_WORKERS_SHADOWED
 
@@ -44,7 +45,6 @@ STANDINS = {
 SDK_MARKER = b"edgeworks-workers-sdk"  # a line in workers/__init__.py
 PYTHON_MODULES = "python_modules"  # pywrangler's vendoring folder, on sys.path
 _IMPORTS_JS = re.compile(rb"^\s*(?:from|import)\s+(?:js|pyodide)\b", re.MULTILINE)
-_WRANGLER_FILES = ("wrangler.jsonc", "wrangler.json", "wrangler.toml")
 
 
 class _Alias(importlib.abc.Loader):
@@ -101,9 +101,8 @@ def uninstall() -> None:
 def is_cloudflare_project(file: Path, root: Path) -> bool:
     """A wrangler config (and no edgeworks.toml) in ``root``, or a main module that
     imports ``js``/``pyodide``."""
-    if not (root / "edgeworks.toml").is_file() and any(
-        (root / name).is_file() for name in _WRANGLER_FILES
-    ):
+    native, *wrangler = CONFIG_FILENAMES
+    if not (root / native).is_file() and any((root / name).is_file() for name in wrangler):
         return True
     try:
         return _IMPORTS_JS.search(file.read_bytes()) is not None

@@ -83,6 +83,7 @@ __all__ = [
 DEV_VARS_FILENAME = ".dev.vars"  # dotenv file of development secrets, next to the config
 DOTENV_FILENAME = ".env"  # read instead when there is no .dev.vars (wrangler's rule)
 STATE_DIR = Path(limits.STATE_DIR)  # local state (the default SQLite store), under the root
+NO_CONFIG = f"{CONFIG_FILENAME} (or wrangler.jsonc/.json/.toml)"  # what discovery looks for
 STATIC_CONTENT_BINDING = "__STATIC_CONTENT"  # binding of the site namespace when [site] is set
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -328,7 +329,7 @@ class Config(_Model):
         bindings = self.kv_bindings
         if binding in bindings:
             return bindings[binding]
-        where = str(self.path) if self.path else f"no {CONFIG_FILENAME} found from {self.root}"
+        where = str(self.path) if self.path else f"no {NO_CONFIG} found from {self.root}"
         known = ", ".join(sorted(bindings)) or "none"
         raise ConfigError(
             f"{where}: no KV binding {binding!r} in kv_namespaces; configured bindings: {known}"
@@ -336,7 +337,7 @@ class Config(_Model):
 
     def worker_path(self) -> Path:
         """The worker module to run: ``main``, or the built-in static-site worker with [site]."""
-        where = str(self.path) if self.path else f"no {CONFIG_FILENAME} found from {self.root}"
+        where = str(self.path) if self.path else f"no {NO_CONFIG} found from {self.root}"
         if self.main is not None:
             if not self.main.is_file():
                 raise ConfigError(f"{where}: main = '{self.main}' does not exist: give a .py file")
@@ -419,7 +420,7 @@ def load_config(
     env = os.environ if environ is None else environ
     file = find_config_file(path, here, env)
     root = file.parent if file is not None else here
-    file_label = str(file) if file is not None else f"no {CONFIG_FILENAME} found from {here}"
+    file_label = str(file) if file is not None else f"no {NO_CONFIG} found from {here}"
 
     state_dir = root / STATE_DIR
     layers = []

@@ -213,7 +213,7 @@ class DevServer:
             try:
                 worker = await self._load_settled(config, changed)
             except (WorkerLoadError, ConfigError) as exc:
-                self._fail(exc, show_traceback=True)
+                self._fail(exc, show_traceback=not _is_user_error(exc))
                 return False
             self.host.swap(worker, self.build_env(config, self.store))
             if self.reaper is not None:
@@ -287,7 +287,7 @@ class DevServer:
         try:
             worker = self.load_worker(config)
         except (WorkerLoadError, ConfigError) as exc:
-            self._fail(exc, show_traceback=True)
+            self._fail(exc, show_traceback=not _is_user_error(exc))
         else:
             if self.host.current.error is None:
                 self.host.swap(worker, env)

@@ -30,6 +30,7 @@ JSON_CONTENT_TYPE = "application/json"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MSG_UNSUPPORTED_BODY = "Unsupported type in Response: {type}"
 MSG_OPTIONS_WITH_RESPONSE = "Expected no options when constructing Response from a js.Response"
+MSG_NO_WEBSOCKETS = "Response(web_socket=...): WebSockets are not supported by edgeworks (see docs/python-workers.md)"
 
 
 class _ClassOrInstance:
@@ -68,7 +69,9 @@ class Response(Body):
         web_socket: Any = None,
     ) -> None:
         if web_socket is not None:
-            raise NotImplementedError("WebSocket responses are not supported by edgeworks")
+            error = NotImplementedError(MSG_NO_WEBSOCKETS)
+            error.one_line = True  # type: ignore[attr-defined]  # says it all: no traceback
+            raise error
         if isinstance(body, Response):
             if status is not None or status_text or headers is not None:
                 raise ValueError(MSG_OPTIONS_WITH_RESPONSE)

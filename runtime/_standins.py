@@ -131,6 +131,8 @@ def check_workers_package() -> None:
         ok = False
     if not ok:
         shown = origin or "missing"
-        raise WorkerLoadError(
+        error = WorkerLoadError(
             MSG_WORKERS_SHADOWED.format(origin=shown, expected=expected), filename=origin
         )
+        error.one_line = True
+        raise error

@@ -262,12 +262,14 @@ class DevServer:
         A config error at startup raises (exit 2); a worker that fails to load
         is served as the error page until it is fixed.
         """
+        from runtime._standins import check_workers_package
         from runtime.app import create_app
         from runtime.errorpage import set_debug
         from runtime.host import RuntimeLimits, WorkerHost
         from runtime.wrangler import log_warnings
 
         set_debug(self.options.debug)
+        check_workers_package()  # another distribution's `workers` stops dev at once
         config = self.load_config()
         log_warnings(config.cloudflare)  # once: a reload reads the config again, silently
         self.config = config

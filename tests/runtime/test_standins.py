@@ -82,19 +82,20 @@ def test_shadowed_workers_package_stops_start_with_one_line(tmp_path: Path) -> N
     project.mkdir()
     (project / "edgeworks.toml").write_text('name = "x"\nmain = "worker.py"\n')
     (project / "worker.py").write_text("async def handle_request(request):\n    pass\n")
-    proc = Proc(
-        [*EDGEWORKS, "serve", "--port", "0"],
-        cwd=project,
-        env={"PYTHONPATH": f"{tmp_path / 'site'}:{REPO_ROOT}"},
-    )
-    try:
-        assert proc.wait(30) == 1
-    finally:
-        proc.stop()
-    lines = proc.output.strip().splitlines()
-    assert len(lines) == 1, proc.output
-    assert lines[0].startswith(f"error: the 'workers' module is {fake / '__init__.py'}")
-    assert "pip uninstall workers-runtime-sdk" in lines[0]
+    for command in ("serve", "dev"):
+        proc = Proc(
+            [*EDGEWORKS, command, "--port", "0"],
+            cwd=project,
+            env={"PYTHONPATH": f"{tmp_path / 'site'}:{REPO_ROOT}"},
+        )
+        try:
+            assert proc.wait(30) == 1
+        finally:
+            proc.stop()
+        lines = proc.output.strip().splitlines()
+        assert len(lines) == 1, proc.output
+        assert lines[0].startswith(f"error: the 'workers' module is {fake / '__init__.py'}")
+        assert "pip uninstall workers-runtime-sdk" in lines[0]
 
 
 def test_serve_start_imports_no_sdk_module_for_an_edgeworks_project(tmp_path: Path) -> None:

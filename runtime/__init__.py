@@ -14,13 +14,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runtime._entrypoints import cloudflare_env
-    from runtime._fetch import Fetcher
     from runtime.app import EdgeworksApp, create_app
-    from runtime.context import Context, current_context, fetch
+    from runtime.context import Context, fetch
     from runtime.env import Env, build_env, env_from_config
     from runtime.errors import ConfigError, LimitExceeded, WorkerError, WorkerLoadError
-    from runtime.host import Generation, RuntimeLimits, ScheduledEvent, WorkerHost
+    from runtime.host import RuntimeLimits, ScheduledEvent, WorkerHost
     from runtime.loader import LoadedWorker, load_worker
 
 __all__ = [
@@ -28,8 +26,6 @@ __all__ = [
     "Context",
     "EdgeworksApp",
     "Env",
-    "Fetcher",
-    "Generation",
     "LimitExceeded",
     "LoadedWorker",
     "RuntimeLimits",
@@ -38,9 +34,7 @@ __all__ = [
     "WorkerHost",
     "WorkerLoadError",
     "build_env",
-    "cloudflare_env",
     "create_app",
-    "current_context",
     "env_from_config",
     "fetch",
     "load_worker",
@@ -51,8 +45,6 @@ _WHERE = {
     "Context": "runtime.context",
     "EdgeworksApp": "runtime.app",
     "Env": "runtime.env",
-    "Fetcher": "runtime._fetch",
-    "Generation": "runtime.host",
     "LimitExceeded": "runtime.errors",
     "LoadedWorker": "runtime.loader",
     "RuntimeLimits": "runtime.host",
@@ -61,9 +53,7 @@ _WHERE = {
     "WorkerHost": "runtime.host",
     "WorkerLoadError": "runtime.errors",
     "build_env": "runtime.env",
-    "cloudflare_env": "runtime._entrypoints",
     "create_app": "runtime.app",
-    "current_context": "runtime.context",
     "env_from_config": "runtime.env",
     "fetch": "runtime.context",
     "load_worker": "runtime.loader",

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runtime._bindings import AssetsBinding, KvNamespace
-from runtime.env import Env, asset_router
+from runtime.env import Env, asset_router, serving_env
 from runtime.errors import WorkerError, WorkerLoadError
 from runtime.limits import MSG_MIXED_ENTRYPOINTS, MSG_NO_FETCH_HANDLER
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["CloudflareEntry", "ScheduledController", "cloudflare_entry", "cloudflare_view"]
 
 ASSET_METHODS = frozenset({"GET", "HEAD"})
-_last_env: list[Env] = []  # the env of the Cloudflare-style worker served last (workers.env)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,21 +89,6 @@ class _ResponseFetcher:
         return Response(bytes(body), answer.status_code, headers=headers)
 
 
-class _LatestEnv:
-    """``workers.env``: resolves to the env of the worker served now, even when read
-    at module top level before the first request."""
-
-    def __getattr__(self, name: str) -> Any:
-        if not _last_env:
-            raise RuntimeError("workers.env is not available outside a running worker")
-        return getattr(_last_env[-1], name)
-
-
-def cloudflare_env() -> Any:
-    """What ``from workers import env`` gives."""
-    return _LatestEnv()
-
-
 class CloudflareEntry:
     """``handle_request``/``scheduled`` for a module in one of Cloudflare's styles."""
 
@@ -141,7 +125,7 @@ class CloudflareEntry:
         views = self._views
         if views is None or views[0] is not env:
             views = self._views = (env, cloudflare_view(env))
-            _last_env[:] = [views[1]]
+            serving_env(views[1])
         return views[1]
 
     def _target(self, method: str, module_level: Any, env: Any, ctx: Any) -> Any:

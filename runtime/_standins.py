@@ -29,8 +29,8 @@ __all__ = [
     "install",
     "installed",
     "is_cloudflare_project",
-    "python_paths",
     "uninstall",
+    "vendored_paths",
 ]
 
 #: Cloudflare's module name -> the edgeworks module that stands in for it.
@@ -110,13 +110,11 @@ def is_cloudflare_project(file: Path, root: Path) -> bool:
         return False
 
 
-def python_paths(file: Path, root: Path) -> list[Path]:
-    """What pywrangler puts on ``sys.path``: the folder of ``main`` and python_modules."""
-    paths = [file.parent]
+def vendored_paths(root: Path) -> list[Path]:
+    """pywrangler's ``python_modules`` folder, when the project has one (``sys.path``
+    also gets the folder of ``main``, as on Cloudflare)."""
     vendored = root / PYTHON_MODULES
-    if vendored.is_dir():
-        paths.append(vendored)
-    return paths
+    return [vendored] if vendored.is_dir() else []
 
 
 def check_workers_package() -> None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from runtime.config import Config
     from runtime.wrangler import CloudflareConfig
 
-__all__ = ["Env", "asset_router", "build_env", "env_from_config"]
+__all__ = ["Env", "asset_router", "build_env", "cloudflare_env", "env_from_config", "serving_env"]
 
 
 class Env:
@@ -80,6 +80,29 @@ class Env:
     def as_dict(self) -> dict[str, Any]:
         """A copy of the bindings (name -> value), for service-worker globals and tools."""
         return dict(object.__getattribute__(self, "_bindings"))
+
+
+_serving: list[Env] = []  # the env the Cloudflare-style worker served last sees
+
+
+def serving_env(env: Env) -> None:
+    """Record the env a Cloudflare-style worker is served with (``workers.env``)."""
+    _serving[:] = [env]
+
+
+class _ServingEnv:
+    """``workers.env``: the env of the worker being served, looked up on each access
+    (so ``from workers import env`` at module top level stays current)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if not _serving:
+            raise RuntimeError("workers.env is only available while a worker is served")
+        return getattr(_serving[-1], name)
+
+
+def cloudflare_env() -> Any:
+    """What ``from workers import env`` gives."""
+    return _ServingEnv()
 
 
 def asset_router(env: Env) -> Any:

@@ -32,9 +32,11 @@ from typing import Any
 from runtime import _standins
 from runtime.errors import WorkerLoadError
 from runtime.limits import (
+    EDGEWORKS_TOP_LEVEL,
     MSG_HANDLER_ARITY,
     MSG_HANDLER_MISSING,
     MSG_HANDLER_NOT_ASYNC,
+    MSG_MODULE_SHADOWED,
     MSG_SCHEDULED_ARITY,
     MSG_SCHEDULED_NOT_ASYNC,
     MSG_WORKER_IMPORT_FAILED,
@@ -49,6 +51,8 @@ Handler = Callable[..., Coroutine[Any, Any, Any]]
 _counter = itertools.count(1)
 # Module attributes that mark Cloudflare's entry-point styles (runtime._entrypoints).
 _CLOUDFLARE_NAMES = ("Default", "on_fetch", "on_scheduled")
+# The folder that holds edgeworks' top-level packages (site-packages, or a checkout).
+_EDGEWORKS_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +107,17 @@ def load_worker(
         raise WorkerLoadError(MSG_WORKER_NOT_FOUND.format(file=file), filename=str(file))
     name = module_name or f"{WORKER_MODULE_PREFIX}{next(_counter)}_{_identifier(file.stem)}"
     _standins.check_workers_package()
-    paths = [root]
+    paths, vendored = [root], []
     if _standins.is_cloudflare_project(file, root):
         _standins.install()
-        paths = [*_standins.python_paths(file, root), root]
+        paths, vendored = [file.parent, root], _standins.vendored_paths(root)
+    for folder in dict.fromkeys(paths):
+        _refuse_shadowed_modules(folder)
     for folder in reversed(paths):
         if str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
+    # Last, so a vendored copy of Cloudflare's SDK never stands in for edgeworks' `workers`.
+    sys.path.extend(str(folder) for folder in vendored if str(folder) not in sys.path)
     module = _import(file, name, root)
     handler = getattr(module, "handle_request", None)
     scheduled = getattr(module, "scheduled", None)
@@ -137,6 +145,25 @@ def load_worker(
         scheduled=scheduled,
         scheduled_arity=scheduled_arity,
     )
+
+
+def _refuse_shadowed_modules(root: Path) -> None:
+    """Refuse a project module named like one of edgeworks' top-level packages.
+
+    ``root`` goes on ``sys.path``, but edgeworks' packages are imported already
+    (or will be, by edgeworks itself): a project's own ``kv.py`` would silently
+    be edgeworks' ``kv``, in serve and on every dev reload, or worse, stand in
+    for it. A loud error at load beats a confusing one later.
+    """
+    if root == _EDGEWORKS_ROOT:
+        return  # a project inside edgeworks' own checkout: these are our packages
+    for name in EDGEWORKS_TOP_LEVEL:
+        for candidate in (root / f"{name}.py", root / name / "__init__.py"):
+            if candidate.is_file():
+                raise WorkerLoadError(
+                    MSG_MODULE_SHADOWED.format(file=candidate, name=name),
+                    filename=str(candidate),
+                )
 
 
 def _import(file: Path, name: str, root: Path) -> types.ModuleType:

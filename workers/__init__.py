@@ -77,7 +77,7 @@ _WHERE = {
 def __getattr__(name: str) -> Any:
     if name == "env":
         # The env of the Cloudflare-style worker loaded last (also at module top level).
-        from runtime import cloudflare_env
+        from runtime.env import cloudflare_env
 
         return cloudflare_env()
     module = _WHERE.get(name)

@@ -95,7 +95,7 @@ async def fetch(resource: Any, **options: Any) -> FetchResponse:
 
 def wait_until(awaitable: Awaitable[Any]) -> None:
     """Run ``awaitable`` after the response is sent (``ctx.wait_until`` of the request)."""
-    from runtime import current_context
+    from runtime.context import current_context
 
     ctx = current_context()
     if ctx is None:

@@ -58,9 +58,9 @@ class Request(Body):
         if headers is not None:
             pairs = header_pairs(headers)
         if body is not None:
-            from workers._response import _encode
+            from workers._response import encode_body
 
-            content, implied = _encode(body)
+            content, implied = encode_body(body)
             if implied and not any(k.lower() == "content-type" for k, _ in pairs):
                 pairs.append(("content-type", implied))
         super().__init__(content)

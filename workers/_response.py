@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import httpx
     from starlette.responses import Response as StarletteResponse
 
-__all__ = ["FetchResponse", "Response"]
+__all__ = ["FetchResponse", "Response", "encode_body"]
 
 TEXT_CONTENT_TYPE = "text/plain;charset=UTF-8"  # what a str body gets, as on Workers
 JSON_CONTENT_TYPE = "application/json"
@@ -80,7 +80,7 @@ class Response(Body):
             self._pairs = list(body._pairs)
             return
         pairs = header_pairs(headers)
-        content, content_type = _encode(body)
+        content, content_type = encode_body(body)
         if content_type and not any(k.lower() == "content-type" for k, _ in pairs):
             pairs.append(("content-type", content_type))
         super().__init__(content)
@@ -198,7 +198,7 @@ def _from_json(
     return cls(_json.dumps(data).encode(), status, status_text, pairs)
 
 
-def _encode(body: Any) -> tuple[bytes | AsyncIterable[bytes] | None, str | None]:
+def encode_body(body: Any) -> tuple[bytes | AsyncIterable[bytes] | None, str | None]:
     """Body bytes (or a stream) and the content type the body implies."""
     from workers._formdata import Blob, FormData
 

@@ -106,7 +106,7 @@ def test_serve_start_imports_no_sdk_module_for_an_edgeworks_project(tmp_path: Pa
     )
     script = (
         "import json, sys\n"
-        "import runtime\n"
+        "import runtime, workers\n"  # importing the package itself loads none of the SDK
         "from runtime.serve import ServeOptions, build_app, load_serve_config\n"
         "options = ServeOptions(overrides={'kv.store': 'memory://'})\n"
         "build_app(load_serve_config(options), options)\n"

@@ -11,6 +11,10 @@ from runtime.config import load_config
 from runtime.init import SKIPPED_NAMES, TEMPLATES, render_template
 from tests.support import REPO_ROOT
 
+# Templates whose example project has another name (``edgeworks init --template queue``
+# writes the project of examples/jobs).
+EXAMPLE_OF = {"queue": "jobs"}
+
 
 def _example_files(root: Path) -> dict[PurePosixPath, bytes]:
     files = {}
@@ -24,8 +28,9 @@ def _example_files(root: Path) -> dict[PurePosixPath, bytes]:
 
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_template_equals_example(template: str) -> None:
-    example = REPO_ROOT / "examples" / template
-    assert example.is_dir(), f"examples/{template} is missing"
+    folder = EXAMPLE_OF.get(template, template)
+    example = REPO_ROOT / "examples" / folder
+    assert example.is_dir(), f"examples/{folder} is missing"
     rendered = render_template(template, load_config(example, environ={}).name)
     expected = _example_files(example)
     assert sorted(rendered) == sorted(expected)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runtime.consumers import banner_lines
 from runtime.dev.plan import WatchPlan
 from runtime.limits import DEV_DEFAULT_HOST, DEV_DEFAULT_PORT, KV_SQLITE_FILENAME
 
@@ -153,6 +154,7 @@ def render_banner(
     bindings += [f"{name}  var  {value!r}" for name, value in config.vars.items()]
     secrets_file = config.dev_vars_path.name
     bindings += [f"{name}  secret  (from {secrets_file})" for name in config.secrets]
+    bindings += banner_lines(config)
     if config.cloudflare is not None:
         if config.cloudflare.assets_binding is not None:
             bindings.append(f"{config.cloudflare.assets_binding}  assets  (the site above)")

@@ -1,6 +1,6 @@
 """Cloudflare-style entry points: ``class Default(WorkerEntrypoint)``, module-level
-``on_fetch``/``on_scheduled`` (with or without ``@handler``), behind the
-``handle_request``/``scheduled`` contract the app and the host call.
+``on_fetch``/``on_scheduled``/``on_queue`` (with or without ``@handler``), behind the
+``handle_request``/``scheduled``/``queue`` contract the app and the host call.
 
 - A new ``Default(ctx, env)`` per event; its methods (and ``on_*`` functions)
   are called leniently: with as many of ``(event, env, ctx)`` as they take, so
@@ -33,6 +33,7 @@ from runtime.limits import MSG_MIXED_ENTRYPOINTS, MSG_NO_FETCH_HANDLER
 if TYPE_CHECKING:
     from starlette.requests import Request
 
+    from queues import MessageBatch
     from runtime.host import ScheduledEvent
 
 __all__ = ["CloudflareEntry", "ScheduledController", "cloudflare_entry", "cloudflare_view"]
@@ -99,14 +100,17 @@ class CloudflareEntry:
         entry_class: type | None,
         on_fetch: Callable[..., Any] | None,
         on_scheduled: Callable[..., Any] | None,
+        on_queue: Callable[..., Any] | None = None,
     ) -> None:
         self.file = file
         self.entry_class = entry_class
         self.on_fetch = on_fetch
         self.on_scheduled = on_scheduled
+        self.on_queue = on_queue
         self._views: tuple[Env, Env] | None = None
         self.fetch_arity = _arity(self._function("fetch", on_fetch))
         self.scheduled_arity = _arity(self._function("scheduled", on_scheduled))
+        self.queue_arity = _arity(self._function("queue", on_queue))
 
     def _function(self, method: str, module_level: Callable[..., Any] | None) -> Any:
         if self.entry_class is not None:
@@ -118,6 +122,10 @@ class CloudflareEntry:
     @property
     def has_scheduled(self) -> bool:
         return self._function("scheduled", self.on_scheduled) is not None
+
+    @property
+    def has_queue(self) -> bool:
+        return self._function("queue", self.on_queue) is not None
 
     def view(self, env: Env) -> Env:
         """The Cloudflare view of ``env``, made once per env (a reload or config change
@@ -164,6 +172,15 @@ class CloudflareEntry:
         if inspect.isawaitable(result):
             await result
 
+    async def queue(self, batch: MessageBatch, env: Env, ctx: Any) -> None:
+        """``Default.queue``/``on_queue`` with the batch (``batch.messages``,
+        ``message.body``, ``ack()``, ``retry()``), the real env and ctx."""
+        view = self.view(env)
+        target = self._target("queue", self.on_queue, view, ctx)
+        result = target(*(batch, view, ctx)[: self.queue_arity])
+        if inspect.isawaitable(result):
+            await result
+
 
 def cloudflare_entry(module: types.ModuleType, file: Path) -> CloudflareEntry | None:
     """The module's Cloudflare-style entry points, ``None`` when it has none.
@@ -174,11 +191,13 @@ def cloudflare_entry(module: types.ModuleType, file: Path) -> CloudflareEntry | 
     entry_class = _default_class(module)
     on_fetch = getattr(module, "on_fetch", None)
     on_scheduled = getattr(module, "on_scheduled", None)
-    if entry_class is None and on_fetch is None and on_scheduled is None:
+    on_queue = getattr(module, "on_queue", None)
+    if entry_class is None and on_fetch is None and on_scheduled is None and on_queue is None:
         return None
     events = (
         ("fetch", on_fetch, "handle_request"),
         ("scheduled", on_scheduled, "scheduled"),
+        ("queue", on_queue, "queue"),
     )
     for event, module_level, native in events:
         styles = []
@@ -186,7 +205,8 @@ def cloudflare_entry(module: types.ModuleType, file: Path) -> CloudflareEntry | 
             styles.append(f"Default.{event}")
         if module_level is not None:
             styles.append(f"on_{event}")
-        if getattr(module, native, None) is not None:
+        own = getattr(module, native, None)
+        if own is not None and not inspect.ismodule(own):  # `import queue` is no handler
             styles.append(native)
         if len(styles) > 1:
             raise WorkerLoadError(
@@ -196,7 +216,11 @@ def cloudflare_entry(module: types.ModuleType, file: Path) -> CloudflareEntry | 
                 filename=str(file),
             )
     return CloudflareEntry(
-        file, entry_class=entry_class, on_fetch=on_fetch, on_scheduled=on_scheduled
+        file,
+        entry_class=entry_class,
+        on_fetch=on_fetch,
+        on_scheduled=on_scheduled,
+        on_queue=on_queue,
     )
 
 

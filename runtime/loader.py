@@ -53,7 +53,7 @@ Handler = Callable[..., Coroutine[Any, Any, Any]]
 
 _counter = itertools.count(1)
 # Module attributes that mark Cloudflare's entry-point styles (runtime._entrypoints).
-_CLOUDFLARE_NAMES = ("Default", "on_fetch", "on_scheduled")
+_CLOUDFLARE_NAMES = ("Default", "on_fetch", "on_scheduled", "on_queue")
 # The folder that holds edgeworks' top-level packages (site-packages, or a checkout).
 _EDGEWORKS_ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,6 +127,9 @@ def load_worker(
     module = _import(file, name, root)
     handler = getattr(module, "handle_request", None)
     scheduled = getattr(module, "scheduled", None)
+    queue = getattr(module, "queue", None)
+    if inspect.ismodule(queue):
+        queue = None  # ``import queue`` (the standard library's), not a consumer
     entry = None
     if any(hasattr(module, n) for n in _CLOUDFLARE_NAMES):
         from runtime._entrypoints import cloudflare_entry
@@ -137,15 +140,14 @@ def load_worker(
             handler = entry.handle_request
         if scheduled is None and entry.has_scheduled:
             scheduled = entry.scheduled
+        if queue is None and entry.has_queue:
+            queue = entry.queue
     if handler is None:
         raise WorkerLoadError(MSG_HANDLER_MISSING.format(file=file), filename=str(file))
     arity = _arity(file, handler, MSG_HANDLER_NOT_ASYNC, MSG_HANDLER_ARITY)
     scheduled_arity = 3
     if scheduled is not None:
         scheduled_arity = _arity(file, scheduled, MSG_SCHEDULED_NOT_ASYNC, MSG_SCHEDULED_ARITY)
-    queue = getattr(module, "queue", None)
-    if inspect.ismodule(queue):
-        queue = None  # ``import queue`` (the standard library's), not a consumer
     queue_arity = 3
     if queue is not None:
         queue_arity = _arity(file, queue, MSG_QUEUE_NOT_ASYNC, MSG_QUEUE_ARITY)

@@ -8,6 +8,7 @@ onto the fields of ``edgeworks.toml`` and keeps the rest as data:
 
 - ``name``, ``main``, ``vars``, ``kv_namespaces`` (``binding``, ``id``; a
   missing id is the binding name, ``preview_id`` is ignored), ``triggers.crons``,
+  ``queues.producers`` / ``queues.consumers`` (edgeworks' ``[queues]``),
   ``limits.cpu_ms``, ``assets`` (served by the built-in site handler; the
   ``ASSETS`` binding and ``run_worker_first``), the legacy ``site.bucket``;
 - bindings edgeworks does not provide (D1, R2, Durable Objects, AI, ...) become
@@ -104,7 +105,6 @@ UNSUPPORTED_BINDINGS = {
     "images": "Images",
     "mtls_certificates": "mTLS certificate",
     "pipelines": "Pipeline",
-    "queues": "Queue",
     "r2_buckets": "R2 bucket",
     "ratelimits": "rate limiter",
     "secrets_store_secrets": "Secrets Store secret",
@@ -129,6 +129,23 @@ ASSETS_NOT_FOUND_DEFAULT = "none"
 _ASSETS_KEYS = frozenset(
     {"directory", "binding", "html_handling", "not_found_handling", "run_worker_first"}
 )
+# The keys of wrangler's queue entries that edgeworks' [queues] models take as they are.
+_QUEUE_KEYS = {
+    "producers": frozenset({"binding", "queue", "delivery_delay"}),
+    "consumers": frozenset(
+        {
+            "queue",
+            "type",
+            "max_batch_size",
+            "max_batch_timeout",
+            "max_retries",
+            "dead_letter_queue",
+            "retry_delay",
+            "max_concurrency",
+        }
+    ),
+}
+PULL_CONSUMER = "http_pull"  # consumers Cloudflare's HTTP API pulls from: not run here
 _JSON_ERROR = re.compile(r"^<string>:(\d+) (.*?)(?: at column (\d+))?$", re.DOTALL)
 
 
@@ -196,6 +213,8 @@ def read_wrangler(
     limits = _table(data, "limits", label)
     if "cpu_ms" in limits:
         layer.set("limits.cpu_ms", limits["cpu_ms"], label)
+    for kind, entries in _queues(data, label, warnings).items():
+        layer.set(f"queues.{kind}", entries, label)
     site = _table(data, "site", label)
     if "bucket" in site:
         layer.set("site.bucket", site["bucket"], label)
@@ -338,6 +357,32 @@ def _assets(data: Mapping[str, Any], layer: Layer, label: str) -> tuple[str | No
     return binding, first
 
 
+def _queues(data: Mapping[str, Any], label: str, warnings: list[str]) -> dict[str, Any]:
+    """``queues.producers``/``queues.consumers`` for edgeworks' [queues]: keys it does
+    not take are warnings (and dropped), pull consumers a warning each."""
+    section = _table(data, "queues", label)
+    mapped: dict[str, Any] = {}
+    for kind, value in section.items():
+        if kind not in _QUEUE_KEYS:
+            warnings.append(f"{label}: unknown key 'queues.{kind}' ignored")
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise ConfigError(f"{label}: queues.{kind} = {show(value)} must be an array of objects")
+        entries = []
+        for index, entry in enumerate(value):
+            if kind == "consumers" and entry.get("type") == PULL_CONSUMER:
+                warnings.append(
+                    f"{label}: queues.consumers[{index}] is an HTTP pull consumer of "
+                    f"{entry.get('queue')!r}: edgeworks runs only worker consumers; ignored"
+                )
+                continue
+            for key in sorted(set(entry) - _QUEUE_KEYS[kind]):
+                warnings.append(f"{label}: queues.{kind}[{index}].{key} ignored")
+            entries.append({k: v for k, v in entry.items() if k in _QUEUE_KEYS[kind]})
+        mapped[kind] = entries
+    return mapped
+
+
 def _binding_names(key: str, value: Any, label: str) -> list[str]:
     """The binding names an unsupported section declares (lists, objects, DO bindings)."""
     if key == "durable_objects" and isinstance(value, dict):
@@ -346,9 +391,6 @@ def _binding_names(key: str, value: Any, label: str) -> list[str]:
     names = []
     for item in items:
         name = item.get("binding") or item.get("name") if isinstance(item, dict) else None
-        if key == "queues" and isinstance(item, dict):
-            names += [p["binding"] for p in item.get("producers", []) if "binding" in p]
-            continue
         if not isinstance(name, str):
             raise ConfigError(f"{label}: {key}: {show(item)} has no binding name")
         names.append(name)

@@ -159,3 +159,75 @@ async def test_user_frames_only_in_error_tracebacks(tmp_path: Path) -> None:
         page = (await client.get("/")).text
     assert "ValueError: boom" in page and 'entry.py", line 3, in helper' in page
     assert "runtime/" not in page.replace(str(tmp_path), "")
+
+
+QUEUE_CONFIGS = {
+    "wrangler.jsonc": '{"name": "q", "main": "entry.py",'
+    ' "kv_namespaces": [{"binding": "KV", "id": "kv"}],'
+    ' "queues": {"producers": [{"binding": "JOBS", "queue": "jobs"}],'
+    ' "consumers": [{"queue": "jobs", "max_batch_size": 10, "max_retries": 2}]}}',
+    "wrangler.toml": 'name = "q"\nmain = "entry.py"\n'
+    '[[kv_namespaces]]\nbinding = "KV"\nid = "kv"\n'
+    '[[queues.producers]]\nbinding = "JOBS"\nqueue = "jobs"\n'
+    '[[queues.consumers]]\nqueue = "jobs"\nmax_batch_size = 10\nmax_retries = 2\n',
+}
+CONSUME = (
+    "    for m in batch.messages:\n"
+    "        if m.body == 'fail':\n"
+    "            m.retry()\n"
+    "        else:\n"
+    "            await env.KV.put(m.body, f'{m.attempts} {batch.queue}')\n"
+    "            m.ack()\n"
+)
+QUEUE_SOURCES = {
+    "default_class": "from workers import Response, WorkerEntrypoint\n"
+    "class Default(WorkerEntrypoint):\n"
+    "    async def fetch(self, request):\n"
+    "        await self.env.JOBS.send(request.url.rsplit('/', 1)[1])\n"
+    "        return Response('queued')\n"
+    "    async def queue(self, batch, env, ctx):\n"
+    + CONSUME.replace("\n    ", "\n        ").replace("    for", "        for", 1),
+    "handler": "from workers import Response, handler\n"
+    "@handler\nasync def on_fetch(request, env):\n"
+    "    await env.JOBS.send(request.url.rsplit('/', 1)[1])\n"
+    "    return Response('queued')\n"
+    "@handler\nasync def on_queue(batch, env, ctx):\n" + CONSUME,
+    "js_2024": "from js import Response\n"
+    "async def on_fetch(request, env):\n"
+    "    await env.JOBS.send(request.url.rsplit('/', 1)[1])\n"
+    "    return Response.new('queued')\n"
+    "async def on_queue(batch, env, ctx):\n" + CONSUME,
+}
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("style", STYLES)
+async def test_queue_entrypoint_styles_consume_wrangler_queues(
+    tmp_path: Path, style: str, config: str
+) -> None:
+    (tmp_path / "entry.py").write_text(QUEUE_SOURCES[style])
+    (tmp_path / config).write_text(QUEUE_CONFIGS[config])
+    async with WorkerClient(config=tmp_path / config) as client:
+        assert (await client.get("/hello")).text == "queued"
+        assert (await client.get("/fail")).text == "queued"
+        [result] = await client.deliver_queues()
+        assert len(result.acked) == 1 and len(result.retried) == 1 and result.error is None
+        assert await client.env.KV.get("hello") == "1 jobs"
+
+
+def test_queue_in_two_styles_is_a_load_error(tmp_path: Path) -> None:
+    worker = tmp_path / "entry.py"
+    worker.write_text(
+        "import queue\n"  # the standard library's module is no handler
+        "from workers import WorkerEntrypoint\n"
+        "class Default(WorkerEntrypoint):\n"
+        "    async def queue(self, batch, env, ctx):\n        pass\n"
+        "async def on_queue(batch, env, ctx):\n    pass\n"
+    )
+    with pytest.raises(WorkerLoadError, match=r"Default.queue and on_queue both handle queue"):
+        load_worker(worker)
+    worker.write_text(
+        "import queue\nasync def handle_request(request):\n    pass\n"
+        "async def on_queue(batch):\n    pass\n"
+    )
+    assert load_worker(worker).queue is not None

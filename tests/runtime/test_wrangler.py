@@ -214,3 +214,46 @@ def _memory() -> object:
     from kv import open_store
 
     return open_store("memory://")
+
+
+def test_wrangler_queues_map_onto_queues_config(tmp_path: Path) -> None:
+    (tmp_path / "wrangler.jsonc").write_text(
+        """{
+      "name": "q", "main": "entry.py",
+      "queues": {
+        "producers": [{"binding": "JOBS", "queue": "jobs", "delivery_delay": 5}],
+        "consumers": [
+          {"queue": "jobs", "max_batch_size": 20, "max_retries": 1,
+           "dead_letter_queue": "jobs-dlq", "visibility_timeout_ms": 9},
+          {"queue": "pulled", "type": "http_pull"},
+        ],
+      },
+      "env": {"staging": {}},
+    }"""
+    )
+    config = load_config(cwd=tmp_path, environ={})
+    assert [(p.binding, p.queue, p.delivery_delay) for p in config.queues.producers] == [
+        ("JOBS", "jobs", 5)
+    ]
+    [consumer] = config.queues.consumers
+    assert (consumer.queue, consumer.max_batch_size, consumer.dead_letter_queue) == (
+        "jobs",
+        20,
+        "jobs-dlq",
+    )
+    assert config.cloudflare is not None
+    assert config.cloudflare.warnings == (
+        f"{tmp_path / 'wrangler.jsonc'}: queues.consumers[0].visibility_timeout_ms ignored",
+        f"{tmp_path / 'wrangler.jsonc'}: queues.consumers[1] is an HTTP pull consumer of "
+        "'pulled': edgeworks runs only worker consumers; ignored",
+    )
+    staging = load_config(cwd=tmp_path, environ={}, env_name="staging")
+    assert staging.queues.producers == () and staging.queues.consumers == ()  # not inherited
+    (tmp_path / "wrangler.jsonc").write_text('{"queues": {"consumers": {"queue": "x"}}}')
+    with pytest.raises(ConfigError, match=r"queues.consumers = .* must be an array of objects"):
+        load_config(cwd=tmp_path, environ={})
+    (tmp_path / "wrangler.jsonc").write_text(
+        '{"queues": {"consumers": [{"queue": "x", "max_batch_size": 1000}]}}'
+    )
+    with pytest.raises(ConfigError, match=r"queues.consumers\[0\].max_batch_size = 1000"):
+        load_config(cwd=tmp_path, environ={})

@@ -148,3 +148,33 @@ def test_dev_error_shows_user_frames_unless_debug(tmp_path: Path) -> None:
         assert 'entry.py", line 3, in helper' in page and "line 3, in helper" in proc.output
         internal = "runtime/_entrypoints.py"
         assert (internal in page) is debug and (internal in proc.output) is debug
+
+
+def test_dev_runs_a_default_entrypoint_queue_consumer(tmp_path: Path) -> None:
+    (tmp_path / "wrangler.toml").write_text(
+        'name = "q"\nmain = "src/entry.py"\n'
+        '[[kv_namespaces]]\nbinding = "KV"\nid = "kv"\n'
+        '[[queues.producers]]\nbinding = "JOBS"\nqueue = "jobs"\n'
+        '[[queues.consumers]]\nqueue = "jobs"\nmax_batch_size = 1\n'
+    )
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "entry.py").write_text(
+        "from workers import Response, WorkerEntrypoint\n"
+        "class Default(WorkerEntrypoint):\n"
+        "    async def fetch(self, request):\n"
+        "        if request.url.endswith('/send'):\n"
+        "            await self.env.JOBS.send({'job': 7})\n"
+        "            return Response('sent')\n"
+        "        return Response(await self.env.KV.get('done') or 'pending')\n"
+        "    async def queue(self, batch, env, ctx):\n"
+        "        for m in batch.messages:\n"
+        "            print('consumed', m.body['job'])\n"
+        "            await env.KV.put('done', str(m.body['job']))\n"
+    )
+    proc, url = _start("dev", "--ephemeral", cwd=tmp_path)
+    try:
+        assert httpx.get(url + "/send", timeout=10).text == "sent"
+        proc.wait_for(r"^consumed 7$")
+        assert httpx.get(url + "/", timeout=10).text == "7"
+    finally:
+        assert proc.stop() == 0

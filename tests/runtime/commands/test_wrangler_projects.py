@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ CONFIG = """\
   "kv_namespaces": [{"binding": "KV", "id": "<YOUR_KV_NAMESPACE_ID>"}],
   "assets": {"directory": "./public"},
   "d1_databases": [{"binding": "DB", "database_name": "d", "database_id": "1"}],
+  "queues": {"producers": [{"binding": "JOBS", "queue": "jobs"}], "consumers": [{"queue": "jobs"}]},
   "env": {"staging": {"kv_namespaces": [{"binding": "KV", "id": "staging-kv"}]}},
 }
 """
@@ -60,3 +62,13 @@ def test_sites_deploy_deploys_the_assets_directory(
 ) -> None:
     code, out, err = run(capsys, "sites", "deploy")
     assert code == 0 and "1 uploaded" in out and err == ""
+
+
+def test_queues_commands_see_the_wrangler_queues(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _out, err = run(capsys, "queues", "send", "jobs", '{"n": 1}')
+    assert code == 0 and err == ""
+    code, out, _err = run(capsys, "queues", "info", "jobs")
+    assert code == 0 and re.search(r"ready\s*\S\s*1\s", out), out
+    assert re.search(r"producers\s*\S\s*JOBS\s", out), out

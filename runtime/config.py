@@ -54,7 +54,7 @@ from runtime._config_load import (
 )
 from runtime._config_queues import QueuesConfig
 from runtime.errors import ConfigError
-from runtime.wrangler import CloudflareConfig, is_wrangler_file, read_wrangler
+from runtime.wrangler import CloudflareConfig, is_wrangler_file, read_wrangler, wrangler_names
 from sites.limits import (
     DEFAULT_CACHE_CONTROL,
     DEFAULT_HTML_HANDLING,
@@ -454,7 +454,10 @@ def load_config(
     try:
         return Config.model_validate(data)
     except Exception as exc:  # pydantic ValidationError -> one line per the contract
-        raise ConfigError(format_validation_error(exc, sources)) from None
+        message = format_validation_error(exc, sources)
+        if cloudflare is not None:
+            message = wrangler_names(message, cloudflare)
+        raise ConfigError(message) from None
 
 
 def _default_name(root: Path) -> str:

@@ -45,6 +45,7 @@ __all__ = [
     "is_wrangler_file",
     "log_warnings",
     "read_wrangler",
+    "wrangler_names",
 ]
 
 #: Looked for after edgeworks.toml, in this order, in each folder upwards.
@@ -159,6 +160,7 @@ class CloudflareConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     env: str | None = None
+    assets: bool = False  # an ``assets`` table set the [site] fields
     compatibility_date: str | None = None
     compatibility_flags: tuple[str, ...] = ()
     assets_binding: str | None = None
@@ -175,6 +177,22 @@ def log_warnings(cloudflare: CloudflareConfig | None) -> None:
         log = logging.getLogger("edgeworks.config")
         for line in cloudflare.warnings:
             log.warning("%s", line)
+
+
+# edgeworks field -> the wrangler key it came from, for error messages.
+_RENAMED = {
+    "site.bucket": "assets.directory",
+    "site.html_handling": "assets.html_handling",
+    "site.not_found_handling": "assets.not_found_handling",
+}
+_RENAMED_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in _RENAMED) + r")\b")
+
+
+def wrangler_names(message: str, cloudflare: CloudflareConfig) -> str:
+    """A config error about a wrangler file, with its keys as the file names them."""
+    if not cloudflare.assets:
+        return message  # a legacy `site.bucket` is named as written
+    return _RENAMED_RE.sub(lambda m: _RENAMED[m[1]], message)
 
 
 def is_wrangler_file(path: Path) -> bool:
@@ -233,6 +251,7 @@ def read_wrangler(
     resolve_layer_paths(layer, base=base, state_dir=state_dir)
     return layer, CloudflareConfig(
         env=env_name,
+        assets="assets" in data,
         compatibility_date=date,
         compatibility_flags=tuple(flags),
         assets_binding=assets_binding,

@@ -257,3 +257,17 @@ def test_wrangler_queues_map_onto_queues_config(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"queues.consumers\[0\].max_batch_size = 1000"):
         load_config(cwd=tmp_path, environ={})
+
+
+def test_wrangler_errors_name_the_assets_keys_as_written(tmp_path: Path) -> None:
+    (tmp_path / "wrangler.json").write_text('{"assets": {"directory": 5}}')
+    with pytest.raises(ConfigError, match=r"wrangler.json: assets.directory = 5 is invalid"):
+        load_config(cwd=tmp_path, environ={})
+    (tmp_path / "wrangler.json").write_text(
+        '{"assets": {"directory": "p", "not_found_handling": "spa"}}'
+    )
+    with pytest.raises(ConfigError, match=r"assets.not_found_handling = 'spa' is invalid"):
+        load_config(cwd=tmp_path, environ={})
+    (tmp_path / "wrangler.json").write_text('{"site": {"bucket": 5}}')  # Workers Sites
+    with pytest.raises(ConfigError, match=r"wrangler.json: site.bucket = 5 is invalid"):
+        load_config(cwd=tmp_path, environ={})

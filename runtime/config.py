@@ -314,6 +314,13 @@ class Config(_Model):
         return dotenv if not dev_vars.is_file() and dotenv.is_file() else dev_vars
 
     @property
+    def dev_vars_other_path(self) -> Path:
+        """The secrets file not read now (``.env`` while ``.dev.vars`` is, and the
+        reverse): dev watches it, since creating or deleting one switches them."""
+        names = {DEV_VARS_FILENAME: DOTENV_FILENAME, DOTENV_FILENAME: DEV_VARS_FILENAME}
+        return self.root / names[self.dev_vars_path.name]
+
+    @property
     def is_cloudflare(self) -> bool:
         """Whether this is a Cloudflare Workers project (a wrangler config)."""
         return self.cloudflare is not None

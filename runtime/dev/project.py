@@ -104,6 +104,7 @@ def watch_plan(config: Config) -> WatchPlan:
         root=config.root,
         config_file=config.path,
         dev_vars=config.dev_vars_path,
+        dev_vars_other=config.dev_vars_other_path,
         bucket=config.site.bucket if config.site is not None else None,
     )
 

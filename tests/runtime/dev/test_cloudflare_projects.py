@@ -178,3 +178,16 @@ def test_dev_runs_a_default_entrypoint_queue_consumer(tmp_path: Path) -> None:
         assert httpx.get(url + "/", timeout=10).text == "7"
     finally:
         assert proc.stop() == 0
+
+
+def test_dev_watches_both_secrets_files(tmp_path: Path) -> None:
+    from runtime.config import load_config
+    from runtime.dev.plan import ChangeKind
+    from runtime.dev.project import watch_plan
+
+    (tmp_path / "wrangler.toml").write_text('name = "x"\n')
+    plan = watch_plan(load_config(cwd=tmp_path, environ={}))
+    # Neither exists yet: creating either one changes env.
+    assert plan.classify(tmp_path / ".dev.vars") is ChangeKind.CONFIG
+    assert plan.classify(tmp_path / ".env") is ChangeKind.CONFIG
+    assert plan.classify(tmp_path / ".envrc") is None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import cli
+from tests.runtime.commands.test_kv import run
 
 CONFIG = """\
 {
@@ -30,12 +30,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "public" / "index.html").write_text("<h1>hi</h1>\n")
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_kv_binding_comes_from_kv_namespaces(

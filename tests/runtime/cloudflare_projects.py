@@ -55,6 +55,16 @@ _ROUTES = """\
     if path == "kv":
         await env.KV.put("foo", "baz")
         return respond(await env.KV.get("foo"))
+    if path == "kv-shapes":
+        await env.KV.put("n", '{"a": 1}', metadata={"m": 1})
+        listed = await env.KV.list({"prefix": "n"})
+        first = listed["keys"][0]
+        shapes = [
+            await env.KV.get("missing"), (await env.KV.get("n", "json"))["a"],
+            first["name"], listed.keys[0].metadata["m"], listed["list_complete"],
+            (await env.KV.getWithMetadata("n"))["metadata"], "cursor" in listed,
+        ]
+        return respond(repr(shapes))
     if path == "var":
         return respond(env.MESSAGE)
     if path == "api/static.txt":

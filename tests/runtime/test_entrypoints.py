@@ -31,6 +31,8 @@ async def test_entrypoint_style_serves_fetch_kv_vars_assets_and_cron(
         )
         kv = await client.get("/kv")
         assert (kv.text, kv.headers["content-type"]) == ("baz", TEXT)
+        shapes = "[None, 1, 'n', 1, True, {'m': 1}, False]"
+        assert (await client.get("/kv-shapes")).text == shapes
         assert (await client.get("/var")).text == "My env var"
         static = await client.get("/static.txt")
         assert static.text == "from the assets\n"

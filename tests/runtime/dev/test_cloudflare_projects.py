@@ -34,6 +34,8 @@ def test_dev_runs_the_project_unmodified(tmp_path: Path, style: str, config: str
             assert (hello.text, hello.headers["content-type"]) == ("Hello world!", TEXT)
             proc.wait_for(r"^handled $")  # print() shows while the server runs
             assert client.get("/kv").text == "baz"
+            shapes = "[None, 1, 'n', 1, True, {'m': 1}, False]"
+            assert client.get("/kv-shapes").text == shapes
             assert client.get("/var").text == "My env var"
             assert client.get("/static.txt").text == "from the assets\n"
             assert client.get("/api/static.txt").text == "worker first"
@@ -191,3 +193,20 @@ def test_dev_watches_both_secrets_files(tmp_path: Path) -> None:
     assert plan.classify(tmp_path / ".dev.vars") is ChangeKind.CONFIG
     assert plan.classify(tmp_path / ".env") is ChangeKind.CONFIG
     assert plan.classify(tmp_path / ".envrc") is None
+
+
+@pytest.mark.parametrize("framework", ["fastapi", "django"])
+def test_dev_serves_fastapi_and_django_workers(tmp_path: Path, framework: str) -> None:
+    from tests.workers.test_sdk_frameworks import CONFIG, DJANGO_WORKER, FASTAPI_WORKER
+
+    (tmp_path / "src").mkdir()
+    source = FASTAPI_WORKER if framework == "fastapi" else DJANGO_WORKER
+    (tmp_path / "src" / "entry.py").write_text(source)
+    (tmp_path / "wrangler.jsonc").write_text(CONFIG)
+    proc, url = _start("dev", "--ephemeral", cwd=tmp_path)
+    try:
+        answer = httpx.get(url + ("/env" if framework == "fastapi" else "/"), timeout=20)
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.json()["message" if framework == "fastapi" else "var"] == "My env var"
+    finally:
+        assert proc.stop() == 0

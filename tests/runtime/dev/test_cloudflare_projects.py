@@ -210,3 +210,28 @@ def test_dev_serves_fastapi_and_django_workers(tmp_path: Path, framework: str) -
         assert answer.json()["message" if framework == "fastapi" else "var"] == "My env var"
     finally:
         assert proc.stop() == 0
+
+
+async def test_dev_cron_loop_fires_the_cloudflare_scheduled_handler(tmp_path: Path) -> None:
+    from runtime.dev.server import DevOptions, DevServer
+
+    root = write_project(tmp_path, "default_class", "wrangler.jsonc")
+    server = DevServer(DevOptions(cwd=root, ephemeral=True))
+    try:
+        await server.setup()
+        assert server.config is not None and server.host is not None
+        await server._restart_cron(server.config)
+        cron = server.cron
+        assert cron is not None and cron.schedule.crons == ["* * * * *"]
+        await cron.stop()  # drive the loop by hand: no waiting for the minute
+
+        async def no_wait(_seconds: float) -> None:
+            return None
+
+        cron.sleep = no_wait
+        [event] = await cron.tick()
+        await server.host.drain()
+        namespace = server.host.current.env.KV
+        assert await namespace.get("cron") == "* * * * *" == event.cron
+    finally:
+        await server._close()

@@ -37,6 +37,7 @@ async def on_fetch(request, env):
 
 async def test_js_and_pyodide_stand_ins(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "entry.py").write_text(JS_WORKER)
+    before = _standins.installed()  # another test in this process may have loaded one
     with caplog.at_level(logging.INFO, logger="edgeworks.worker"):
         async with WorkerClient(tmp_path / "entry.py") as client:
             data = await client.get("/data?q=1")
@@ -45,7 +46,8 @@ async def test_js_and_pyodide_stand_ins(tmp_path: Path, caplog: pytest.LogCaptur
     assert data.headers["content-type"] == "application/json"
     assert png.content == b"\x89PNG" and png.headers["content-type"] == "image/png"
     assert "path is /data" in caplog.text
-    assert not _standins.installed() and "js" not in sys.modules  # gone with the client
+    if not before:
+        assert not _standins.installed() and "js" not in sys.modules  # gone with the client
 
 
 def test_js_api_that_does_not_exist_here_is_a_one_line_load_error(tmp_path: Path) -> None:
@@ -62,6 +64,7 @@ def test_js_api_that_does_not_exist_here_is_a_one_line_load_error(tmp_path: Path
 
 
 async def test_stand_ins_are_invisible_to_edgeworks_projects(tmp_path: Path) -> None:
+    _standins.uninstall()  # a Cloudflare project loaded earlier in this test process
     (tmp_path / "edgeworks.toml").write_text('name = "native"\nmain = "worker.py"\n')
     (tmp_path / "worker.py").write_text(
         "import importlib\nfrom starlette.responses import PlainTextResponse\n"

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from runtime import _standins
 from tests.runtime.cloudflare_projects import CONFIGS, STYLES, write_project
 from tests.support import Proc, edgeworks
 
@@ -235,3 +236,4 @@ async def test_dev_cron_loop_fires_the_cloudflare_scheduled_handler(tmp_path: Pa
         assert await namespace.get("cron") == "* * * * *" == event.cron
     finally:
         await server._close()
+        _standins.uninstall()  # this process is the test run, not a dev server

@@ -192,6 +192,15 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def cold_starts(servers: list[Server]) -> dict[str, list[float]]:
+    """STARTS cold starts of each server, interleaved, so load drifts hit all alike."""
+    starts: dict[str, list[float]] = {s.name: [] for s in servers}
+    for _ in range(STARTS):
+        for server in servers:
+            starts[server.name].append(server.cold_start())
+    return starts
+
+
 def main() -> None:
     edgeworks = Server(
         "edgeworks-dev",
@@ -227,10 +236,7 @@ def main() -> None:
     servers = [edgeworks, uvicorn]
     results: dict[str, dict[str, float]] = {}
     try:
-        starts: dict[str, list[float]] = {s.name: [] for s in servers}
-        for _ in range(STARTS):  # interleaved, so load drifts hit both alike
-            for server in servers:
-                starts[server.name].append(server.cold_start())
+        starts = cold_starts(servers)
         for server in servers:
             latencies, rss, rss_after = server.reloads()
             results[server.name] = {

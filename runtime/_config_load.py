@@ -27,6 +27,8 @@ from runtime.errors import ConfigError
 from runtime.limits import KV_SQLITE_FILENAME, STATE_DIR
 
 CONFIG_FILENAME = "edgeworks.toml"
+#: Looked for in this order in each folder (the wrangler names: runtime.wrangler).
+CONFIG_FILENAMES = (CONFIG_FILENAME, "wrangler.jsonc", "wrangler.json", "wrangler.toml")
 ENV_PREFIX = (
     "EDGEWORKS_"  # EDGEWORKS_<FIELD> / EDGEWORKS_<SECTION>_<FIELD>, e.g. EDGEWORKS_KV_STORE
 )
@@ -53,18 +55,27 @@ class Layer:
 
 
 def find_config_file(path: str | Path | None, cwd: Path, environ: Mapping[str, str]) -> Path | None:
-    """``path`` (a file or a folder holding edgeworks.toml), else ``EDGEWORKS_CONFIG``,
-    else the first edgeworks.toml in ``cwd`` or its parents, else ``None``."""
+    """``path`` (a config file or a folder holding one), else ``EDGEWORKS_CONFIG``, else
+    the first config in ``cwd`` or its parents, else ``None``. In each folder
+    edgeworks.toml comes first, then wrangler.jsonc, wrangler.json, wrangler.toml."""
     given, label = (path, "--config") if path is not None else (environ.get(ENV_CONFIG), ENV_CONFIG)
     if given:
         candidate = absolute(cwd, given)
         if candidate.is_dir():
-            candidate = candidate / CONFIG_FILENAME
+            candidate = _config_in(candidate) or candidate / CONFIG_FILENAME
         if not candidate.is_file():
             raise ConfigError(f"{label}: config file {str(candidate)!r} does not exist")
         return candidate
     for folder in (cwd, *cwd.parents):
-        candidate = folder / CONFIG_FILENAME
+        found = _config_in(folder)
+        if found is not None:
+            return found
+    return None
+
+
+def _config_in(folder: Path) -> Path | None:
+    for name in CONFIG_FILENAMES:
+        candidate = folder / name
         if candidate.is_file():
             return candidate
     return None
@@ -82,7 +93,7 @@ def read_toml(file: Path, model: type[BaseModel], *, base: Path, state_dir: Path
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(_toml_message(label, str(exc))) from None
+        raise ConfigError(toml_message(label, str(exc))) from None
     check_unknown_keys(data, model, label)
     layer = Layer()
     for key, value in data.items():
@@ -95,7 +106,7 @@ def read_toml(file: Path, model: type[BaseModel], *, base: Path, state_dir: Path
     return layer
 
 
-def _toml_message(label: str, message: str) -> str:
+def toml_message(label: str, message: str) -> str:
     match = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
     if match:
         detail = message[: match.start()]

@@ -55,6 +55,16 @@ def url_of(host: str, sock: socket.socket) -> str:
     return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
+def line_buffered_output() -> None:
+    """A worker's ``print()`` reaches the terminal at once, like ``console.log`` in
+    wrangler dev, even when stdout is a file or a pipe (block-buffered by default)."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(line_buffering=True)
+
+
 def configure_logging(logger_name: str | None = None) -> None:
     """One plain line per record on stderr, without uvicorn's chatter.
 
@@ -62,6 +72,7 @@ def configure_logging(logger_name: str | None = None) -> None:
     shows too; ``"edgeworks"`` (serve): only edgeworks' access log and worker
     errors, which then do not propagate further.
     """
+    line_buffered_output()
     logger = logging.getLogger(logger_name)
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)

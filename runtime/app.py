@@ -34,7 +34,7 @@ from queues import QueueError
 from runtime._body import BodyTooLarge, has_body, read_body, replay, send_httpx
 from runtime._cpu import CpuInterrupt, guarded, guarded_iter
 from runtime.context import Context, reset_current_context, set_current_context
-from runtime.errorpage import Mode, error_response, wants_html
+from runtime.errorpage import Mode, error_response, is_one_line, user_traceback, wants_html
 from runtime.errors import LimitExceeded
 from runtime.host import WorkerHost
 from runtime.limits import (
@@ -252,9 +252,16 @@ class EdgeworksApp:
 
     def _exception_response(self, exc: BaseException, scope: Scope) -> Response:
         status, public = _status_of(exc)
-        logger.error(
-            "%s %s raised %s", scope["method"], scope["path"], type(exc).__name__, exc_info=exc
-        )
+        if is_one_line(exc):
+            logger.error("%s %s: %s", scope["method"], scope["path"], exc)
+        else:
+            logger.error(
+                "%s %s raised %s",
+                scope["method"],
+                scope["path"],
+                type(exc).__name__,
+                exc_info=user_traceback(exc),
+            )
         return error_response(
             exc,
             mode=self.mode,

@@ -54,6 +54,7 @@ from runtime._config_load import (
 )
 from runtime._config_queues import QueuesConfig
 from runtime.errors import ConfigError
+from runtime.wrangler import CloudflareConfig, is_wrangler_file, read_wrangler, wrangler_names
 from sites.limits import (
     DEFAULT_CACHE_CONTROL,
     DEFAULT_HTML_HANDLING,
@@ -66,6 +67,7 @@ from sites.limits import (
 __all__ = [
     "CONFIG_FILENAME",
     "DEV_VARS_FILENAME",
+    "DOTENV_FILENAME",
     "ENV_PREFIX",
     "STATE_DIR",
     "STATIC_CONTENT_BINDING",
@@ -80,7 +82,9 @@ __all__ = [
 ]
 
 DEV_VARS_FILENAME = ".dev.vars"  # dotenv file of development secrets, next to the config
+DOTENV_FILENAME = ".env"  # read instead when there is no .dev.vars (wrangler's rule)
 STATE_DIR = Path(limits.STATE_DIR)  # local state (the default SQLite store), under the root
+NO_CONFIG = f"{CONFIG_FILENAME} (or wrangler.jsonc/.json/.toml)"  # what discovery looks for
 STATIC_CONTENT_BINDING = "__STATIC_CONTENT"  # binding of the site namespace when [site] is set
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -225,7 +229,7 @@ class Config(_Model):
     ``secrets`` is empty until ``with_secrets`` (see ``load_dev_vars``).
     """
 
-    _internal: ClassVar[frozenset[str]] = frozenset({"path", "root", "secrets"})
+    _internal: ClassVar[frozenset[str]] = frozenset({"path", "root", "secrets", "cloudflare"})
 
     path: Path | None = None
     root: Path
@@ -240,6 +244,8 @@ class Config(_Model):
     limits: LimitsConfig = LimitsConfig()
     queues: QueuesConfig = QueuesConfig()
     secrets: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    #: set when the file is a wrangler config (runtime.wrangler)
+    cloudflare: CloudflareConfig | None = None
 
     @field_validator("origin")
     @classmethod
@@ -268,7 +274,12 @@ class Config(_Model):
         named += [
             (f"kv_namespaces[{i}].binding", b.binding) for i, b in enumerate(self.kv_namespaces)
         ]
-        named += [(f"secrets.{n}", n) for n in self.secrets]
+        if self.cloudflare is not None:
+            if self.cloudflare.assets_binding is not None:
+                named.append(("assets.binding", self.cloudflare.assets_binding))
+            named += [(kind, n) for n, kind in self.cloudflare.unsupported.items()]
+        # A secret overrides a var of the same name (wrangler's rule), never another binding.
+        named += [(f"secrets.{n}", n) for n in self.secrets if n not in self.vars]
         named += [
             (f"queues.producers[{i}].binding", p.binding)
             for i, p in enumerate(self.queues.producers)
@@ -296,8 +307,23 @@ class Config(_Model):
 
     @property
     def dev_vars_path(self) -> Path:
-        """The ``.dev.vars`` file next to the config (it need not exist)."""
-        return self.root / DEV_VARS_FILENAME
+        """The ``.dev.vars`` file next to the config, or ``.env`` when only that exists
+        (wrangler's rule: never both). It need not exist."""
+        dev_vars = self.root / DEV_VARS_FILENAME
+        dotenv = self.root / DOTENV_FILENAME
+        return dotenv if not dev_vars.is_file() and dotenv.is_file() else dev_vars
+
+    @property
+    def dev_vars_other_path(self) -> Path:
+        """The secrets file not read now (``.env`` while ``.dev.vars`` is, and the
+        reverse): dev watches it, since creating or deleting one switches them."""
+        names = {DEV_VARS_FILENAME: DOTENV_FILENAME, DOTENV_FILENAME: DEV_VARS_FILENAME}
+        return self.root / names[self.dev_vars_path.name]
+
+    @property
+    def is_cloudflare(self) -> bool:
+        """Whether this is a Cloudflare Workers project (a wrangler config)."""
+        return self.cloudflare is not None
 
     @property
     def site_namespace_id(self) -> str:
@@ -317,7 +343,7 @@ class Config(_Model):
         bindings = self.kv_bindings
         if binding in bindings:
             return bindings[binding]
-        where = str(self.path) if self.path else f"no {CONFIG_FILENAME} found from {self.root}"
+        where = str(self.path) if self.path else f"no {NO_CONFIG} found from {self.root}"
         known = ", ".join(sorted(bindings)) or "none"
         raise ConfigError(
             f"{where}: no KV binding {binding!r} in kv_namespaces; configured bindings: {known}"
@@ -325,7 +351,7 @@ class Config(_Model):
 
     def worker_path(self) -> Path:
         """The worker module to run: ``main``, or the built-in static-site worker with [site]."""
-        where = str(self.path) if self.path else f"no {CONFIG_FILENAME} found from {self.root}"
+        where = str(self.path) if self.path else f"no {NO_CONFIG} found from {self.root}"
         if self.main is not None:
             if not self.main.is_file():
                 raise ConfigError(f"{where}: main = '{self.main}' does not exist: give a .py file")
@@ -337,9 +363,21 @@ class Config(_Model):
             "(or pass the worker file on the command line)"
         )
 
-    def with_secrets(self, secrets: Mapping[str, str], *, source: str = "secrets") -> Config:
-        """A copy with ``secrets`` set, after checking their names like other bindings."""
-        for name, value in secrets.items():
+    def with_secrets(
+        self,
+        secrets: Mapping[str, str],
+        *,
+        source: str = "secrets",
+        vars: Mapping[str, str] | None = None,
+    ) -> Config:
+        """A copy with ``secrets`` set, after checking their names like other bindings.
+
+        Precedence, lowest first (wrangler's): ``[vars]``, ``secrets`` (``.dev.vars``,
+        ``--env-file``), ``vars`` (``--var NAME:VALUE``). A secret or ``--var`` may
+        replace a var, never a KV, queue or assets binding.
+        """
+        given = {**secrets, **(vars or {})}
+        for name, value in given.items():
             if not isinstance(value, str):
                 raise ConfigError(f"{source}: {name} must be a string, got {type(value).__name__}")
             if not name.isidentifier() or keyword.iskeyword(name):
@@ -347,7 +385,11 @@ class Config(_Model):
                     f"{source}: {name!r} is not a valid binding name: {_IDENTIFIER_RULE}"
                 )
         data = {k: getattr(self, k) for k in type(self).model_fields}
-        data["secrets"] = dict(secrets)
+        cli_vars = dict(vars or {})
+        data["secrets"] = {k: v for k, v in secrets.items() if k not in cli_vars}
+        data["vars"] = {**self.vars, **cli_vars}
+        if cli_vars:
+            source = f"{source} / --var"
         try:
             return Config.model_validate(data)
         except Exception as exc:  # pydantic ValidationError: one line, names the clash
@@ -373,12 +415,17 @@ def load_config(
     cwd: str | Path | None = None,
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    env_name: str | None = None,
 ) -> Config:
     """Find, layer and validate the configuration.
 
     Precedence, lowest first: defaults, the file, ``EDGEWORKS_*`` variables of
     ``environ`` (default ``os.environ``), ``overrides`` (CLI flags; keys are
     dotted field paths such as ``"kv.store"``; ``None`` values are skipped).
+    The file is ``edgeworks.toml`` or a wrangler config (``runtime.wrangler``);
+    ``env_name`` selects a wrangler ``env.<NAME>`` section (``--env``). A
+    wrangler config's warnings are kept in ``config.cloudflare.warnings``; the
+    servers log them once at start (``runtime.wrangler.log_warnings``).
     """
     import os
 
@@ -387,11 +434,19 @@ def load_config(
     env = os.environ if environ is None else environ
     file = find_config_file(path, here, env)
     root = file.parent if file is not None else here
-    file_label = str(file) if file is not None else f"no {CONFIG_FILENAME} found from {here}"
+    file_label = str(file) if file is not None else f"no {NO_CONFIG} found from {here}"
 
     state_dir = root / STATE_DIR
     layers = []
-    if file is not None:
+    cloudflare: CloudflareConfig | None = None
+    if file is not None and is_wrangler_file(file):
+        layer, cloudflare = read_wrangler(file, env_name=env_name, base=root, state_dir=state_dir)
+        layers.append(layer)
+    elif env_name is not None:
+        raise ConfigError(
+            f"--env {env_name}: environments need a wrangler config, not {file_label}"
+        )
+    elif file is not None:
         layers.append(read_toml(file, Config, base=root, state_dir=state_dir))
     layers.append(env_layer(env, Config, base=here, state_dir=state_dir))
     layers.append(override_layer(overrides or {}, Config, base=here, state_dir=state_dir))
@@ -402,10 +457,14 @@ def load_config(
         kv["store_url"] = resolve_store_url("sqlite", root, state_dir, file_label)
     data["path"] = file
     data["root"] = root
+    data["cloudflare"] = cloudflare
     try:
         return Config.model_validate(data)
     except Exception as exc:  # pydantic ValidationError -> one line per the contract
-        raise ConfigError(format_validation_error(exc, sources)) from None
+        message = format_validation_error(exc, sources)
+        if cloudflare is not None:
+            message = wrangler_names(message, cloudflare)
+        raise ConfigError(message) from None
 
 
 def _default_name(root: Path) -> str:
@@ -416,7 +475,8 @@ def _default_name(root: Path) -> str:
 
 def load_dev_vars(config: Config, path: str | Path | None = None) -> dict[str, str]:
     """Secrets from a dotenv file: ``path`` (e.g. ``serve --env-file``, must exist) or
-    the ``.dev.vars`` next to the config (optional). Use with ``config.with_secrets``:
+    the ``.dev.vars`` next to the config, else its ``.env`` (both optional; never
+    both). Use with ``config.with_secrets``:
 
     >>> config = config.with_secrets(load_dev_vars(config))
     """

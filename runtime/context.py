@@ -68,9 +68,13 @@ class Context:
             self._pending = []
         self._pending.append(awaitable)
 
+    waitUntil = wait_until  # the Workers name (Cloudflare Python workers call ctx.waitUntil)
+
     def pass_through_on_exception(self) -> None:
         """If the handler raises from now on, forward the request to the configured origin."""
         self._passthrough = True
+
+    passThroughOnException = pass_through_on_exception  # the Workers name
 
     @property
     def passes_through(self) -> bool:

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from kv.backends.base import Store
     from queues import QueueStore
     from runtime.config import Config
+    from runtime.wrangler import CloudflareConfig
 
-__all__ = ["Env", "build_env", "env_from_config"]
+__all__ = ["Env", "asset_router", "build_env", "cloudflare_env", "env_from_config", "serving_env"]
 
 
 class Env:
@@ -35,10 +36,12 @@ class Env:
     AttributeError: env has no binding 'MISSING'; configured bindings: GREETING
     """
 
-    __slots__ = ("_bindings",)
+    __slots__ = ("_assets", "_bindings")
 
-    def __init__(self, bindings: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, bindings: Mapping[str, Any] | None = None, *, assets: Any = None) -> None:
         object.__setattr__(self, "_bindings", dict(bindings or {}))
+        # wrangler [assets]: served before the worker (runtime._bindings.AssetRouter)
+        object.__setattr__(self, "_assets", assets)
 
     def __getattr__(self, name: str) -> Any:
         bindings: dict[str, Any] = object.__getattribute__(self, "_bindings")
@@ -79,6 +82,34 @@ class Env:
     def as_dict(self) -> dict[str, Any]:
         """A copy of the bindings (name -> value), for service-worker globals and tools."""
         return dict(object.__getattribute__(self, "_bindings"))
+
+
+_serving: list[Env] = []  # the env the Cloudflare-style worker served last sees
+
+
+def serving_env(env: Env) -> None:
+    """Record the env a Cloudflare-style worker is served with (``workers.env``)."""
+    _serving[:] = [env]
+
+
+class _ServingEnv:
+    """``workers.env``: the env of the worker being served, looked up on each access
+    (so ``from workers import env`` at module top level stays current)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if not _serving:
+            raise RuntimeError("workers.env is only available while a worker is served")
+        return getattr(_serving[-1], name)
+
+
+def cloudflare_env() -> Any:
+    """What ``from workers import env`` gives."""
+    return _ServingEnv()
+
+
+def asset_router(env: Env) -> Any:
+    """The ``AssetRouter`` of a wrangler project with ``assets`` (else ``None``)."""
+    return object.__getattribute__(env, "_assets")
 
 
 def build_env(
@@ -144,7 +175,7 @@ def env_from_config(
 
     >>> env = env_from_config(config.with_secrets(load_dev_vars(config)), store)
     """
-    return build_env(
+    env = build_env(
         store=store,
         kv_namespaces=config.kv_bindings,
         vars=config.vars,
@@ -156,3 +187,23 @@ def env_from_config(
         queue_producers={p.binding: (p.queue, p.delivery_delay) for p in config.queues.producers},
         after_send=after_send,
     )
+    if config.cloudflare is None:
+        return env
+    return cloudflare_bindings(env, config.cloudflare)
+
+
+def cloudflare_bindings(env: Env, cloudflare: CloudflareConfig) -> Env:
+    """``env`` plus what a wrangler config adds: the assets router (and its
+    ``assets.binding``) and a stand-in for each binding edgeworks does not provide."""
+    from runtime._bindings import AssetRouter, AssetsBinding, UnsupportedBinding
+
+    bindings = env.as_dict()
+    router = None
+    site = bindings.get("__STATIC_CONTENT")
+    if site is not None:
+        router = AssetRouter(site, cloudflare.run_worker_first)
+        if cloudflare.assets_binding is not None:
+            bindings[cloudflare.assets_binding] = AssetsBinding(router)
+    for name, kind in cloudflare.unsupported.items():
+        bindings[name] = UnsupportedBinding(name, kind)
+    return Env(bindings, assets=router)

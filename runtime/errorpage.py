@@ -12,14 +12,25 @@ The dev server uses the same functions for its load-error page.
 from __future__ import annotations
 
 import html
+import itertools
 import traceback
+import types
+from pathlib import Path
 from typing import Literal
 
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from runtime.limits import MSG_INTERNAL_ERROR
 
-__all__ = ["Mode", "error_response", "format_exception", "wants_html"]
+__all__ = [
+    "Mode",
+    "error_response",
+    "format_exception",
+    "is_one_line",
+    "set_debug",
+    "user_traceback",
+    "wants_html",
+]
 
 Mode = Literal["serve", "dev"]
 
@@ -45,8 +56,60 @@ def wants_html(headers: list[tuple[bytes, bytes]]) -> bool:
     return False
 
 
+_ROOT = Path(__file__).resolve().parent.parent
+# edgeworks' own code: dropped from the tracebacks users see unless --debug. The
+# workers that ship with edgeworks (workers/static_site.py, ...) are user-like code.
+_INTERNAL = tuple(str(_ROOT / name) for name in ("runtime", "kv", "sites")) + tuple(
+    str(_ROOT / "workers" / name) for name in ("_", "__init__.py", "asgi.py", "wsgi.py")
+)
+_debug = [False]
+
+
+def set_debug(on: bool) -> None:
+    """``--debug``: show edgeworks' own frames in tracebacks too."""
+    _debug[0] = on
+
+
+def is_one_line(exc: BaseException) -> bool:
+    """Errors that say everything in their message ("not supported"): no traceback."""
+    return bool(getattr(exc, "one_line", False))
+
+
+def user_traceback(exc: BaseException) -> BaseException:
+    """``exc`` with edgeworks' own frames dropped from its traceback (and its causes'),
+    unless ``--debug``; the last frame is kept when every frame is edgeworks'."""
+    if _debug[0]:
+        return exc
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = _trim(current.__traceback__)
+        current = current.__cause__ or current.__context__
+    return exc
+
+
+def _trim(tb: types.TracebackType | None) -> types.TracebackType | None:
+    frames = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    kept = [t for t in frames if not t.tb_frame.f_code.co_filename.startswith(_INTERNAL)]
+    if not kept:
+        kept = frames[-1:]
+    for first, second in itertools.pairwise(kept):
+        first.tb_next = second
+    if kept:
+        kept[-1].tb_next = None
+        return kept[0]
+    return None
+
+
 def format_exception(exc: BaseException) -> str:
-    """The full traceback text of ``exc``."""
+    """The traceback text of ``exc`` (the user's frames; none for a one-line error)."""
+    if is_one_line(exc):
+        return ""
+    exc = user_traceback(exc)
     return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
@@ -73,4 +136,4 @@ def error_response(
             title=html.escape(title), message=html.escape(message), trace=html.escape(trace)
         )
         return HTMLResponse(page, status_code=status)
-    return PlainTextResponse(f"{title}: {message}\n\n{trace}", status_code=status)
+    return PlainTextResponse(f"{title}: {message}\n\n{trace}".rstrip() + "\n", status_code=status)

@@ -32,6 +32,8 @@ class WorkerLoadError(WorkerError):
         super().__init__(message)
         self.filename = filename
         self.lineno = lineno
+        #: the message says everything (e.g. "not supported"): shown without a traceback
+        self.one_line = False
 
 
 class LimitExceeded(WorkerError):

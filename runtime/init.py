@@ -26,7 +26,7 @@ NAME_PLACEHOLDER = "{{ name }}"
 SKIPPED_NAMES = frozenset({"__pycache__", ".pytest_cache", ".edgeworks", ".mypy_cache"})
 #: Suffixes of files rendered as text (the placeholder is replaced); others are copied as bytes.
 TEXT_SUFFIXES = frozenset(
-    {".py", ".toml", ".md", ".txt", ".html", ".css", ".js", ".json", ".ini", ".cfg", ""}
+    {".py", ".toml", ".md", ".txt", ".html", ".css", ".js", ".json", ".jsonc", ".ini", ".cfg", ""}
 )
 
 

@@ -103,6 +103,21 @@ MSG_QUEUE_WALL_EXCEEDED = (
     "Queue consumer exceeded its wall time limit of {limit} ms ([limits] queue_wall_ms)"
 )
 MSG_NO_SCHEDULED = "{file}: no scheduled function; define async def scheduled(event, env, ctx)"
+MSG_BINDING_NOT_SUPPORTED = (
+    "env.{name} is a {kind} binding, which edgeworks does not support (see docs/python-workers.md)"
+)
+MSG_NO_FETCH_HANDLER = (
+    "{file}: the worker has no fetch handler: define Default(WorkerEntrypoint).fetch or on_fetch"
+)
+MSG_MIXED_ENTRYPOINTS = (
+    "{file}: {first} and {second} both handle {event}: define one entry point per event "
+    "(Default(WorkerEntrypoint), on_{event} or edgeworks' {native})"
+)
+MSG_WORKERS_SHADOWED = (
+    "the 'workers' module is {origin}, not edgeworks' SDK ({expected}): another distribution "
+    "shadows it (Cloudflare's workers-runtime-sdk?); uninstall it "
+    "(pip uninstall workers-runtime-sdk) or reinstall edgeworks after it"
+)
 MSG_UNMOCKED_FETCH = (
     "WorkerClient: outbound fetch to {url} is not mocked; pass "
     "transport=httpx.MockTransport(handler) to WorkerClient"
@@ -131,4 +146,5 @@ INIT_TEMPLATES = (
     "counter",
     "site",
     "queue",
+    "python-worker",
 )  # `edgeworks init --template` choices; first is the default

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runtime import _standins
 from runtime.errors import WorkerLoadError
 from runtime.limits import (
     EDGEWORKS_TOP_LEVEL,
@@ -51,6 +52,8 @@ __all__ = ["LoadedWorker", "load_worker"]
 Handler = Callable[..., Coroutine[Any, Any, Any]]
 
 _counter = itertools.count(1)
+# Module attributes that mark Cloudflare's entry-point styles (runtime._entrypoints).
+_CLOUDFLARE_NAMES = ("Default", "on_fetch", "on_scheduled", "on_queue")
 # The folder that holds edgeworks' top-level packages (site-packages, or a checkout).
 _EDGEWORKS_ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,22 +111,43 @@ def load_worker(
     root = Path(project_root).resolve() if project_root is not None else file.parent
     if not file.is_file():
         raise WorkerLoadError(MSG_WORKER_NOT_FOUND.format(file=file), filename=str(file))
-    _refuse_shadowed_modules(root)
     name = module_name or f"{WORKER_MODULE_PREFIX}{next(_counter)}_{_identifier(file.stem)}"
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
+    _standins.check_workers_package()
+    paths, vendored = [root], []
+    if _standins.is_cloudflare_project(file, root):
+        _standins.install()
+        paths, vendored = [file.parent, root], _standins.vendored_paths(root)
+    for folder in dict.fromkeys(paths):
+        _refuse_shadowed_modules(folder)
+    for folder in reversed(paths):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    # Last, so a vendored copy of Cloudflare's SDK never stands in for edgeworks' `workers`.
+    sys.path.extend(str(folder) for folder in vendored if str(folder) not in sys.path)
     module = _import(file, name, root)
     handler = getattr(module, "handle_request", None)
-    if handler is None:
-        raise WorkerLoadError(MSG_HANDLER_MISSING.format(file=file), filename=str(file))
-    arity = _arity(file, handler, MSG_HANDLER_NOT_ASYNC, MSG_HANDLER_ARITY)
     scheduled = getattr(module, "scheduled", None)
-    scheduled_arity = 3
-    if scheduled is not None:
-        scheduled_arity = _arity(file, scheduled, MSG_SCHEDULED_NOT_ASYNC, MSG_SCHEDULED_ARITY)
     queue = getattr(module, "queue", None)
     if inspect.ismodule(queue):
         queue = None  # ``import queue`` (the standard library's), not a consumer
+    entry = None
+    if any(hasattr(module, n) for n in _CLOUDFLARE_NAMES):
+        from runtime._entrypoints import cloudflare_entry
+
+        entry = cloudflare_entry(module, file)
+    if entry is not None:
+        if handler is None:
+            handler = entry.handle_request
+        if scheduled is None and entry.has_scheduled:
+            scheduled = entry.scheduled
+        if queue is None and entry.has_queue:
+            queue = entry.queue
+    if handler is None:
+        raise WorkerLoadError(MSG_HANDLER_MISSING.format(file=file), filename=str(file))
+    arity = _arity(file, handler, MSG_HANDLER_NOT_ASYNC, MSG_HANDLER_ARITY)
+    scheduled_arity = 3
+    if scheduled is not None:
+        scheduled_arity = _arity(file, scheduled, MSG_SCHEDULED_NOT_ASYNC, MSG_SCHEDULED_ARITY)
     queue_arity = 3
     if queue is not None:
         queue_arity = _arity(file, queue, MSG_QUEUE_NOT_ASYNC, MSG_QUEUE_ARITY)
@@ -184,11 +208,14 @@ def _import(file: Path, name: str, root: Path) -> types.ModuleType:
             raise
         where, lineno = _project_frame(exc, file, root)
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        raise WorkerLoadError(
+        failed = WorkerLoadError(
             MSG_WORKER_IMPORT_FAILED.format(file=where, line=lineno, error=error),
             filename=where,
             lineno=lineno,
-        ) from exc
+        )
+        # "not supported" (a JavaScript API, say) says it all: one line, no traceback.
+        failed.one_line = bool(getattr(exc, "one_line", False))
+        raise failed from exc
     return module
 
 

@@ -69,17 +69,22 @@ class ServeOptions:
     cron_lock: str | None = None
     debug: bool = False
     admin_token: str | None = None  # the admin API is served only with a token
+    env: str | None = None  # --env NAME: a wrangler env.<NAME> section
+    vars: tuple[tuple[str, str], ...] = ()  # --var NAME:VALUE, wins over vars and secrets
 
 
 def load_serve_config(options: ServeOptions) -> Config:
     """Config with the flags' overrides and secrets from ``--env-file`` and the environment.
 
     Secrets: the env file's entries; an environment variable of the same name
-    overrides one; ``EDGEWORKS_SECRET_<NAME>`` adds secret ``NAME``.
+    overrides one; ``EDGEWORKS_SECRET_<NAME>`` adds secret ``NAME``. A secret
+    overrides a var of the same name; ``--var`` overrides both.
     """
     from runtime.config import load_config, load_dev_vars
 
-    config = load_config(options.config, cwd=options.cwd, overrides=options.overrides)
+    config = load_config(
+        options.config, cwd=options.cwd, overrides=options.overrides, env_name=options.env
+    )
     secrets: dict[str, str] = {}
     source = "environment"
     if options.env_file is not None:
@@ -91,7 +96,10 @@ def load_serve_config(options: ServeOptions) -> Config:
     for name, value in os.environ.items():
         if name.startswith(SECRET_ENV_PREFIX) and len(name) > len(SECRET_ENV_PREFIX):
             secrets[name[len(SECRET_ENV_PREFIX) :]] = value
-    return config.with_secrets(secrets, source=source) if secrets else config
+    cli_vars = {name: value for name, value in options.vars}
+    if not secrets and not cli_vars:
+        return config
+    return config.with_secrets(secrets, source=source, vars=cli_vars)
 
 
 def build_app(
@@ -105,9 +113,11 @@ def build_app(
     from runtime.consumers import consumer_group
     from runtime.cron import CronRunner
     from runtime.env import env_from_config
+    from runtime.errorpage import set_debug
     from runtime.host import RuntimeLimits, WorkerHost
     from runtime.loader import load_worker
 
+    set_debug(options.debug)
     store = open_store(config.kv.store_url)
     queue_store = open_queue_store(config.kv.store_url)
     cache = EdgeCache(max_bytes=config.kv.cache_max_bytes)
@@ -249,6 +259,9 @@ def run_serve(options: ServeOptions) -> int:
         signal.signal(sig, _on_signal)
     configure_logging("edgeworks")
     config = load_serve_config(options)
+    from runtime.wrangler import log_warnings
+
+    log_warnings(config.cloudflare)
     from runtime.consumers import check_queue_handler
     from runtime.loader import load_worker
 

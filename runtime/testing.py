@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from runtime import _standins
 from runtime._fetch import Fetcher
 from runtime.app import create_app
-from runtime.env import Env, build_env, env_from_config
+from runtime.env import Env, asset_router, build_env, env_from_config
 from runtime.host import RuntimeLimits, ScheduledEvent, WorkerHost
 from runtime.limits import MSG_UNMOCKED_FETCH
 from runtime.loader import LoadedWorker, load_worker
@@ -140,6 +141,7 @@ class WorkerClient:
         self._http: httpx.AsyncClient | None = None
         self._added_modules: list[str] = []
         self._added_paths: list[str] = []
+        self._standins = False  # this client made js/pyodide importable (Cloudflare project)
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -183,7 +185,9 @@ class WorkerClient:
         ``helpers.py`` of its own) imports its own project modules."""
         modules_before = set(sys.modules)
         path_before = set(sys.path)
+        standins_before = _standins.installed()
         worker = load_worker(path, project_root=root)
+        self._standins = not standins_before and _standins.installed()
         for name in set(sys.modules) - modules_before:
             file = getattr(sys.modules[name], "__file__", None)
             if isinstance(file, str) and Path(file).resolve().is_relative_to(root):
@@ -199,6 +203,9 @@ class WorkerClient:
             with contextlib.suppress(ValueError):
                 sys.path.remove(entry)
         self._added_modules, self._added_paths = [], []
+        if self._standins:
+            _standins.uninstall()
+            self._standins = False
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -214,14 +221,18 @@ class WorkerClient:
 
     async def _build(self, store: Store) -> tuple[Path, Env]:
         namespaces: dict[str, str] = {}
+        assets = None
         if self._config_path is not None:
             from runtime.config import load_config, load_dev_vars
+            from runtime.wrangler import log_warnings
 
             config = load_config(self._config_path, environ={})
             config = config.with_secrets({**load_dev_vars(config), **self._secrets})
+            log_warnings(config.cloudflare)
             self.config = config
             path = self._worker_path or config.worker_path()
             env = env_from_config(config, store, clock=self.clock, queue_store=self._queue_store)
+            assets = asset_router(env)
             bindings = env.as_dict()
             bindings.update(self._vars)
             namespaces = dict(config.kv_bindings)
@@ -232,7 +243,7 @@ class WorkerClient:
             bindings = {**self._vars, **self._secrets}
         extra = {b: b for b in self._kv if b not in namespaces}
         bindings.update(build_env(store=store, kv_namespaces=extra, clock=self.clock).as_dict())
-        env = Env(bindings)
+        env = Env(bindings, assets=assets)
         for binding, items in self._kv.items():
             namespace = getattr(env, binding)
             for key, value in items.items():

@@ -25,7 +25,7 @@ _OVERRIDES = {
     ".otf": "font/otf",
     ".webp": "image/webp",
     ".avif": "image/avif",
-    ".ico": "image/x-icon",
+    ".ico": "image/vnd.microsoft.icon",  # the registered type, what Workers assets send
     ".md": "text/markdown",
     ".txt": "text/plain",
     ".csv": "text/csv",

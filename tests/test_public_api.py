@@ -107,7 +107,24 @@ EXPECTED = {
         "current_manifest",
         "deploy",
     },
-    "workers": set(),
+    # Cloudflare's Python Workers SDK surface (docs/python-workers.md).
+    "workers": {
+        "Blob",
+        "DurableObject",
+        "FetchResponse",
+        "File",
+        "FormData",
+        "Request",
+        "Response",
+        "WorkerEntrypoint",
+        "WorkflowEntrypoint",
+        "env",
+        "fetch",
+        "handler",
+        "import_from_javascript",
+        "waitUntil",
+        "wait_until",
+    },
 }
 SOURCE_ROOTS = ["cli.py", "kv", "queues", "runtime", "sites", "workers"]
 REPO = Path(__file__).resolve().parent.parent

@@ -27,6 +27,7 @@ __all__ = [
     "add_common",
     "add_debug",
     "add_listen",
+    "add_vars",
     "admin_token",
     "config_overrides",
     "confirm",
@@ -53,8 +54,16 @@ class UsageError(Exception):
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:
-    """Options every command that reads edgeworks.toml takes (docs/config.md)."""
-    parser.add_argument("--config", metavar="PATH", help="edgeworks.toml to use")
+    """Options every command that reads the config takes (docs/config.md)."""
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config to use: edgeworks.toml or wrangler.jsonc/.json/.toml (default: found "
+        "from the current folder up)",
+    )
+    parser.add_argument(
+        "--env", metavar="NAME", help="use the env.NAME section of a wrangler config"
+    )
     parser.add_argument("--kv", metavar="URL", help="KV store URL (overrides [kv] store)")
     add_debug(parser)
 
@@ -62,6 +71,28 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 def add_debug(parser: argparse.ArgumentParser) -> None:
     """``--debug``: errors show their traceback (every command takes it)."""
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def add_vars(parser: argparse.ArgumentParser) -> None:
+    """``--var NAME:VALUE`` of the servers: wins over [vars] and secrets (wrangler's flag)."""
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        type=_var,
+        metavar="NAME:VALUE",
+        dest="vars",
+        help="set env.NAME to VALUE, over [vars] and .dev.vars (repeatable)",
+    )
+
+
+def _var(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: write NAME:VALUE, e.g. API_URL:http://localhost"
+        )
+    return name, value
 
 
 def add_listen(parser: argparse.ArgumentParser, host: str, port: int) -> None:
@@ -107,7 +138,9 @@ def load_config(args: argparse.Namespace, overrides: Mapping[str, Any] | None = 
     from runtime.config import load_config
 
     return load_config(
-        getattr(args, "config", None), overrides={**config_overrides(args), **(overrides or {})}
+        getattr(args, "config", None),
+        overrides={**config_overrides(args), **(overrides or {})},
+        env_name=getattr(args, "env", None),
     )
 
 

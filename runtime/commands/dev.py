@@ -10,6 +10,7 @@ from runtime.commands.common import (
     add_admin_token,
     add_common,
     add_listen,
+    add_vars,
     admin_token,
     config_overrides,
 )
@@ -28,6 +29,7 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("worker", nargs="?", metavar="WORKER.py", help="worker file (else main)")
     add_common(parser)
     add_listen(parser, DEV_DEFAULT_HOST, DEV_DEFAULT_PORT)
+    add_vars(parser)
     state = parser.add_mutually_exclusive_group()
     state.add_argument("--persist-to", metavar="DIR", help="keep KV state in DIR (SQLite)")
     state.add_argument("--ephemeral", action="store_true", help="KV in memory, gone on exit")
@@ -80,5 +82,8 @@ def _run_dev(args: argparse.Namespace) -> int:
         locations=args.locations,
         admin=args.admin,
         admin_token=admin_token(args),
+        env=args.env,
+        vars=dict(args.vars),
+        debug=args.debug,
     )
     return run_dev(options)

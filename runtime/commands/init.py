@@ -16,7 +16,8 @@ def register(sub: Subparsers) -> None:
     parser = sub.add_parser(
         "init",
         help="write a new project from a template",
-        description="Write a ready-to-run project (worker, edgeworks.toml, .gitignore, "
+        description="Write a ready-to-run project (worker, its config: edgeworks.toml, or "
+        "wrangler.jsonc for --template python-worker; .gitignore, "
         "a pytest config and a test) into DIR. Existing files are never overwritten.",
     )
     parser.add_argument("dir", nargs="?", default=".", metavar="DIR", help="target folder")

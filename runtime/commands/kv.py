@@ -49,7 +49,9 @@ def register(sub: Subparsers) -> None:
         add_common(parser)
         if selector:
             one = parser.add_mutually_exclusive_group()
-            one.add_argument("--binding", metavar="NAME", help="KV binding in edgeworks.toml")
+            one.add_argument(
+                "--binding", metavar="NAME", help="KV binding in the config (kv_namespaces)"
+            )
             one.add_argument("--namespace-id", metavar="ID", help="namespace id in the store")
         parser.set_defaults(func=func)
         return parser
@@ -115,11 +117,12 @@ def _kv_target(args: argparse.Namespace) -> tuple[Config, str]:
         return config, str(args.namespace_id)
     if args.binding is None:
         raise UsageError(
-            "choose a namespace: --binding NAME (from edgeworks.toml) or --namespace-id ID"
+            "choose a namespace: --binding NAME (from the config) or --namespace-id ID"
         )
     if not config.found:
         raise UsageError(
-            f"--binding {args.binding}: no edgeworks.toml in {config.root} or its parents; "
+            f"--binding {args.binding}: no edgeworks.toml or wrangler config in {config.root} "
+            "or its parents; "
             "pass --config PATH or use --namespace-id ID"
         )
     return config, config.kv_namespace_id(args.binding)

@@ -10,6 +10,7 @@ from runtime.commands.common import (
     add_admin_token,
     add_common,
     add_listen,
+    add_vars,
     admin_token,
     config_overrides,
 )
@@ -27,6 +28,7 @@ def register(sub: Subparsers) -> None:
     from runtime.limits import SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT
 
     add_listen(parser, SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT)
+    add_vars(parser)
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="processes (1)")
     parser.add_argument(
         "--env-file", metavar="PATH", help="secrets in .dev.vars format (NAME=value lines)"
@@ -58,5 +60,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         debug=args.debug,
         admin_token=admin_token(args),
+        env=args.env,
+        vars=tuple(args.vars),
     )
     return run_serve(options)

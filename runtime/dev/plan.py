@@ -101,6 +101,9 @@ class WatchPlan:
     root: Path
     config_file: Path | None = None
     dev_vars: Path | None = None
+    #: the other secrets file (.env beside .dev.vars, or the reverse): creating or
+    #: deleting it can change which one is read, so it counts as a config change too
+    dev_vars_other: Path | None = None
     bucket: Path | None = None
 
     def roots(self) -> list[Path]:
@@ -139,7 +142,7 @@ class WatchPlan:
         path = Path(raw_path)
         if self.config_file is not None and path == self.config_file:
             return ChangeKind.CONFIG
-        if self.dev_vars is not None and path == self.dev_vars:
+        if path in (self.dev_vars, self.dev_vars_other):
             return ChangeKind.CONFIG
         if self.bucket is not None:
             parts = _parts_below(path, self.bucket)

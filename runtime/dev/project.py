@@ -42,6 +42,9 @@ class DevOptions:
     admin: bool = True  # --no-admin: no admin API or data browser
     admin_token: str | None = None  # --admin-token / $EDGEWORKS_ADMIN_TOKEN
     cwd: Path | None = None
+    env: str | None = None  # --env NAME: a wrangler env.<NAME> section
+    vars: Mapping[str, str] = field(default_factory=dict)  # --var NAME:VALUE, over everything
+    debug: bool = False  # --debug: edgeworks' own frames in tracebacks too
 
     def folder(self) -> Path:
         """The folder relative paths in the options start from."""
@@ -49,7 +52,7 @@ class DevOptions:
 
 
 def load_dev_config(options: DevOptions) -> Config:
-    """edgeworks.toml plus ``.dev.vars`` secrets; raises ``ConfigError``.
+    """The config plus ``.dev.vars`` (or ``.env``) secrets and ``--var``; raises ``ConfigError``.
 
     With a worker file given, the config is looked up from the worker's folder
     and ``main`` is that file; with no config found it runs bare (no bindings).
@@ -62,8 +65,10 @@ def load_dev_config(options: DevOptions) -> Config:
         worker = (cwd / options.worker).resolve()
         overrides["main"] = str(worker)
         cwd = worker.parent
-    config = load_config(options.config, cwd=cwd, overrides=overrides)
-    return config.with_secrets(load_dev_vars(config), source=str(config.dev_vars_path))
+    config = load_config(options.config, cwd=cwd, overrides=overrides, env_name=options.env)
+    return config.with_secrets(
+        load_dev_vars(config), source=str(config.dev_vars_path), vars=options.vars
+    )
 
 
 def store_url(options: DevOptions, config: Config) -> str:
@@ -101,6 +106,7 @@ def watch_plan(config: Config) -> WatchPlan:
         root=config.root,
         config_file=config.path,
         dev_vars=config.dev_vars_path,
+        dev_vars_other=config.dev_vars_other_path,
         bucket=config.site.bucket if config.site is not None else None,
     )
 
@@ -149,8 +155,16 @@ def render_banner(
             f"(site bucket {config.site.bucket})"
         )
     bindings += [f"{name}  var  {value!r}" for name, value in config.vars.items()]
-    bindings += [f"{name}  secret  (from .dev.vars)" for name in config.secrets]
+    secrets_file = config.dev_vars_path.name
+    bindings += [f"{name}  secret  (from {secrets_file})" for name in config.secrets]
     bindings += banner_lines(config)
+    if config.cloudflare is not None:
+        if config.cloudflare.assets_binding is not None:
+            bindings.append(f"{config.cloudflare.assets_binding}  assets  (the site above)")
+        bindings += [
+            f"{name}  {kind}  (not supported: fails when used)"
+            for name, kind in config.cloudflare.unsupported.items()
+        ]
     lines.append("  bindings  " + (BANNER_INDENT.join(bindings) if bindings else "(none)"))
     path = sqlite_path(url_store)
     state = str(path) if path is not None else url_store

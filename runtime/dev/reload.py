@@ -53,7 +53,10 @@ def _module_file(module: types.ModuleType) -> Path | None:
 def project_modules(root: Path) -> dict[str, types.ModuleType]:
     """Modules in ``sys.modules`` whose source file is project code under ``root``."""
     found = {}
-    for name, module in list(sys.modules.items()):
+    # dict.copy(), not list(items()): building the item tuples can start a garbage
+    # collection whose finalizers import a module mid-iteration ("dictionary changed
+    # size during iteration"); the copy allocates nothing while it walks the dict.
+    for name, module in sys.modules.copy().items():
         if module is None or name.partition(".")[0] in OWN_PACKAGES:
             continue
         file = _module_file(module)

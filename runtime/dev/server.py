@@ -68,6 +68,7 @@ from runtime.dev.routes import (
     status_route,
 )
 from runtime.dev.watch import Batch, Watcher
+from runtime.errorpage import is_one_line, user_traceback
 from runtime.errors import ConfigError, WorkerLoadError
 from runtime.limits import DEV_WATCH_READY_TIMEOUT_S
 
@@ -239,7 +240,7 @@ class DevServer:
             try:
                 worker = await self._load_settled(config, changed)
             except (WorkerLoadError, ConfigError) as exc:
-                self._fail(exc, show_traceback=True)
+                self._fail(exc, show_traceback=not _is_user_error(exc))
                 return False
             self.host.swap(worker, self.build_env(config, self.store))
             if self.reaper is not None:
@@ -250,9 +251,10 @@ class DevServer:
         assert self.host is not None
         self.host.fail(exc)
         self.status.error = str(exc)
-        if show_traceback:
-            # The user's part: the SyntaxError / import-time exception behind a load error.
-            traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
+        if show_traceback and not is_one_line(exc):
+            # The user's part: the SyntaxError / import-time exception behind a load error,
+            # without edgeworks' own frames (unless --debug).
+            traceback.print_exception(user_traceback(exc.__cause__ or exc), file=sys.stderr)
 
     def _say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -288,10 +290,16 @@ class DevServer:
         is served as the error page until it is fixed.
         """
         from queues import open_queue_store
+        from runtime._standins import check_workers_package
         from runtime.app import create_app
+        from runtime.errorpage import set_debug
         from runtime.host import RuntimeLimits, WorkerHost
+        from runtime.wrangler import log_warnings
 
+        set_debug(self.options.debug)
+        check_workers_package()  # another distribution's `workers` stops dev at once
         config = self.load_config()
+        log_warnings(config.cloudflare)  # once: a reload reads the config again, silently
         self.config = config
         self.store = await open_dev_store(self.store_url(config))
         self.queue_store = open_queue_store(self.store_url(config))
@@ -310,7 +318,7 @@ class DevServer:
         try:
             worker = self.load_worker(config)
         except (WorkerLoadError, ConfigError) as exc:
-            self._fail(exc, show_traceback=True)
+            self._fail(exc, show_traceback=not _is_user_error(exc))
         else:
             if self.host.current.error is None:
                 self.host.swap(worker, env)

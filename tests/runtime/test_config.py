@@ -405,8 +405,11 @@ def test_config_env_file_errors(tmp_path: Path) -> None:
         load_dev_vars(config, bad)
     with pytest.raises(ConfigError, match=r"^\.dev\.vars: 'bad-name' is not a valid binding"):
         config.with_secrets({"bad-name": "x"}, source=".dev.vars")
-    with pytest.raises(ConfigError, match=r"secrets.TOKEN is already used by vars.TOKEN"):
-        config.with_secrets({"TOKEN": "x"}, source=".dev.vars")
+    config = load_config(cwd=tmp_path, overrides={"kv_namespaces": [{"binding": "KV", "id": "k"}]})
+    with pytest.raises(ConfigError, match=r"secrets.KV is already used by kv_namespaces"):
+        config.with_secrets({"KV": "x"}, source=".dev.vars")
+    with pytest.raises(ConfigError, match=r"vars.KV is already used|KV.*already used"):
+        config.with_secrets({}, source=".dev.vars", vars={"KV": "x"})
 
 
 def test_config_table_and_array_mixups_say_how_to_write_them(tmp_path: Path) -> None:

@@ -19,7 +19,9 @@ from tests.support import REPO_ROOT, edgeworks
 def test_init_project_tests_pass(tmp_path: Path, template: str) -> None:
     target = tmp_path / f"my {template} app"
     assert cli.main(["init", str(target), "--template", template]) == 0
-    assert (target / "edgeworks.toml").read_text().startswith(f'name = "my-{template}-app"')
+    from runtime.config import load_config
+
+    assert load_config(target, environ={}).name == f"my-{template}-app"
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=str(REPO_ROOT))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],

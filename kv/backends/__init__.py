@@ -16,6 +16,9 @@ _REGISTRY: dict[str, str] = {
     "memory": "kv.backends.memory:MemoryStore",
     "sqlite": "kv.backends.sqlite:SQLiteStore",
     "redis": "kv.backends.redis:RedisStore",
+    "rediss": "kv.backends.redis:RedisStore",
+    "redis+cluster": "kv.backends.redis:RedisStore",
+    "rediss+cluster": "kv.backends.redis:RedisStore",
 }
 
 

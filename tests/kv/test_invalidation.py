@@ -44,6 +44,16 @@ async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 3.0
         await asyncio.sleep(0.01)
 
 
+async def _applied(location: Location, count: int) -> None:
+    """Wait until ``location`` applied ``count`` invalidations: a read that overlaps the
+    delivery of an earlier write's message rightly does not fill the cache."""
+
+    async def applied() -> bool:
+        return location.invalidator.applied >= count
+
+    await _eventually(applied)
+
+
 @pytest.fixture
 async def locations(redis_url: str) -> AsyncIterator[tuple[Location, Location]]:
     made = []
@@ -88,6 +98,7 @@ async def test_pubsub_other_location_sees_write_without_clock_moving(
 ) -> None:
     a, b = locations
     await a.ns.put("k", "old")
+    await _applied(b, 1)
     assert await b.ns.get("k") == "old"
     assert (await b.ns.get_with_metadata("k")).cache_status == "HIT"
     await a.ns.put("k", "new")
@@ -125,6 +136,7 @@ async def test_pubsub_lost_subscription_resubscribes_and_clears_cache(
 ) -> None:
     a, b = locations
     await a.ns.put("k", "v1")
+    await _applied(b, 1)
     assert await b.ns.get("k") == "v1"
     assert len(b.cache) == 1
     admin = aioredis.Redis.from_url(redis_url)

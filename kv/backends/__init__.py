@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from kv.backends.base import Entry, KeyInfo, Store, StreamEntry, WriteOp
 
-__all__ = ["Entry", "KeyInfo", "Store", "StreamEntry", "WriteOp", "open_store"]
+__all__ = [
+    "STORE_SCHEMES",
+    "Entry",
+    "KeyInfo",
+    "Store",
+    "StreamEntry",
+    "WriteOp",
+    "check_store_url",
+    "open_store",
+]
 
 # scheme -> "module:Class"; each class has ``from_url(url: str) -> Store`` and does no
-# I/O until first use.
+# I/O until first use, and may have a static ``check_url(url: str)`` (``ValueError``).
 _REGISTRY: dict[str, str] = {
     "memory": "kv.backends.memory:MemoryStore",
     "sqlite": "kv.backends.sqlite:SQLiteStore",
@@ -20,14 +30,37 @@ _REGISTRY: dict[str, str] = {
     "redis+cluster": "kv.backends.redis:RedisStore",
     "rediss+cluster": "kv.backends.redis:RedisStore",
 }
+#: URL schemes ``open_store`` knows.
+STORE_SCHEMES = tuple(_REGISTRY)
 
 
 def open_store(url: str | Path) -> Store:
     """Open a store by URL: ``memory://``, ``sqlite:///path``, ``redis://host:6379/0``,
-    or a bare filesystem path (SQLite).
+    ``redis+cluster://host:7000,host:7001``, or a bare filesystem path (SQLite).
+    ``ValueError`` for a URL that names no store or has invalid parts (no I/O).
 
     >>> store = open_store("memory://")
     """
+    text, cls = _store_class(url)
+    store: Store = cls.from_url(text)
+    return store
+
+
+def check_store_url(url: str | Path) -> None:
+    """Validate a store URL without opening anything: scheme, host, port, database,
+    options. ``ValueError`` (one line) names the value and what is allowed.
+
+    >>> check_store_url("redis://cache:6379/abc")
+    Traceback (most recent call last):
+    ValueError: Invalid Redis store URL 'redis://cache:6379/abc': database 'abc' is not ...
+    """
+    text, cls = _store_class(url)
+    check = getattr(cls, "check_url", None)
+    if check is not None:
+        check(text)
+
+
+def _store_class(url: str | Path) -> tuple[str, Any]:
     text = str(url)
     scheme = urlsplit(text).scheme if "://" in text else ""
     if not scheme:
@@ -37,6 +70,4 @@ def open_store(url: str | Path) -> Store:
         allowed = ", ".join(f"{s}://" for s in sorted(_REGISTRY))
         raise ValueError(f"Unknown KV store URL {text!r}: allowed schemes are {allowed}")
     module_name, class_name = target.split(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    store: Store = cls.from_url(text)
-    return store
+    return text, getattr(importlib.import_module(module_name), class_name)

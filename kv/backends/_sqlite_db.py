@@ -124,11 +124,19 @@ def parse_url(url: str) -> tuple[str, str, float]:
     try:
         timeout = float(options.get("timeout", SQLITE_BUSY_TIMEOUT))
     except ValueError:
+        timeout = -1.0
+    if not 0 <= timeout < float("inf"):
         raise ValueError(
             f"Invalid SQLite store option timeout={options['timeout']!r} in {url!r}: "
-            "seconds, e.g. timeout=5"
-        ) from None
-    return path, options.get("synchronous", SQLITE_SYNCHRONOUS_MODES[0]), timeout
+            "seconds of at least 0, e.g. timeout=5"
+        )
+    synchronous = options.get("synchronous", SQLITE_SYNCHRONOUS_MODES[0])
+    if synchronous.lower() not in SQLITE_SYNCHRONOUS_MODES:
+        raise ValueError(
+            f"Invalid SQLite store option synchronous={synchronous!r} in {url!r}: "
+            f"allowed {', '.join(SQLITE_SYNCHRONOUS_MODES)}"
+        )
+    return path, synchronous, timeout
 
 
 def byte_view(value: Buffer) -> memoryview:

@@ -57,9 +57,11 @@ from kv.limits import (
 __all__ = [
     "RedisConnection",
     "RedisURL",
+    "is_redis_url",
     "parse_redis_url",
     "redact",
     "unavailable_as_store_error",
+    "with_max_connections",
 ]
 
 # Error replies redis-py keeps as plain ResponseError that mean "Redis is there but
@@ -198,6 +200,11 @@ def _option_value(name: str, raw: str) -> Any:
     if name == "ssl_check_hostname":
         return {"true": True, "false": False}.get(raw.lower())
     return raw if raw and not any(c.isspace() for c in raw) else None
+
+
+def is_redis_url(url: str) -> bool:
+    """True for a URL of a Redis store (one Redis or a cluster, with or without TLS)."""
+    return url.partition("://")[0] in REDIS_SCHEMES
 
 
 def with_max_connections(url: str, max_connections: int) -> str:

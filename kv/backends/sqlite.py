@@ -131,6 +131,11 @@ class SQLiteStore(StoreBase):
         path, synchronous, timeout = db.parse_url(url)
         return cls(path, synchronous=synchronous, busy_timeout=timeout, url=url)
 
+    @staticmethod
+    def check_url(url: str) -> None:
+        """``ValueError`` naming what is wrong with ``url`` (no I/O)."""
+        db.parse_url(url)
+
     # --- reads (inline on the loop) --------------------------------------------
 
     async def get(self, namespace: str, key: str, now: float) -> Entry | None:

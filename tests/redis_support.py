@@ -153,6 +153,20 @@ class RedisClusterNodes:
                             return server
         raise AssertionError(f"no primary serves slot {slot}:\n{self.info()}")
 
+    def flush(self) -> None:
+        """Empty every primary (replicas follow)."""
+        import redis
+
+        for server in self.servers:
+            if server.proc is None:
+                continue
+            client = redis.Redis(port=server.port, socket_timeout=5)
+            try:
+                if client.info("replication")["role"] == "master":
+                    client.flushall()
+            finally:
+                client.close()
+
     def stop(self) -> None:
         for server in self.servers:
             server.stop()

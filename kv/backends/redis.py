@@ -149,7 +149,8 @@ class RedisStore(StoreBase):
     def _announce(self, pipe: Any, namespace: str, keys: Sequence[str] | None) -> None:
         message = encode_invalidation(self.origin, namespace, keys)
         if self.sharded:
-            pipe.spublish(self.invalidation_channel(namespace), message)
+            # execute_command: cluster pipelines of redis-py < 8 have no spublish().
+            pipe.execute_command("SPUBLISH", self.invalidation_channel(namespace), message)
         else:
             pipe.publish(INVALIDATION_CHANNEL, message)
 

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 from kv.backends.base import Entry, KeyInfo, Store, StreamEntry, WriteOp
 
 __all__ = [
-    "STORE_SCHEMES",
     "Entry",
     "KeyInfo",
     "Store",
@@ -30,7 +29,7 @@ _REGISTRY: dict[str, str] = {
     "redis+cluster": "kv.backends.redis:RedisStore",
     "rediss+cluster": "kv.backends.redis:RedisStore",
 }
-#: URL schemes ``open_store`` knows.
+#: URL schemes ``open_store`` knows (for the config's checks; not in ``__all__``).
 STORE_SCHEMES = tuple(_REGISTRY)
 
 

@@ -29,7 +29,15 @@ EXPECTED = {
         "open_store",
         "operation_budget",
     },
-    "kv.backends": {"Entry", "KeyInfo", "Store", "StreamEntry", "WriteOp", "open_store"},
+    "kv.backends": {
+        "Entry",
+        "KeyInfo",
+        "Store",
+        "StreamEntry",
+        "WriteOp",
+        "check_store_url",
+        "open_store",
+    },
     "runtime": {
         "ConfigError",
         "Context",

@@ -9,7 +9,8 @@ import time
 
 import redis
 
-from kv import EdgeCache, KVNamespace, WriteOp, open_store
+from kv import EdgeCache, KVNamespace, open_store
+from kv.backends import WriteOp
 from kv.backends.redis import RedisStore
 from kv.invalidation import PubSubInvalidator
 from kv.limits import REDIS_INLINE_MAX_BYTES

@@ -1,5 +1,7 @@
-"""``edgeworks serve`` on a real Redis Cluster with replicas (3 primaries + 3 replicas):
-a primary is killed mid-run and the same serve process recovers on its own."""
+"""``edgeworks serve`` on a real Redis Cluster: with replicas (3 primaries + 3 replicas)
+a primary is killed mid-run and the same serve process recovers on its own; on the
+session cluster two serve processes keep each other's caches fresh over sharded
+pub/sub."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 import redis
 
 from tests.redis_support import RedisClusterNodes
+from tests.support import wait_until
 from tests.test_scale_out import Location, write_project
 
 KEYS = 20
@@ -54,3 +57,22 @@ def test_cluster_primary_failover_recovers_without_restarting_serve(tmp_path: Pa
             location.stop()
     finally:
         cluster.stop()
+
+
+def test_cluster_pubsub_write_at_one_serve_process_is_served_by_another(
+    redis_cluster_url: str, tmp_path: Path
+) -> None:
+    # cache_ttl is 60 s: only a sharded invalidation message can make B drop "old".
+    project = write_project(tmp_path / "app", redis_cluster_url, "pubsub")
+    started = [Location(project, ready=False), Location(project, ready=False)]
+    try:
+        for location in started:
+            location.wait_ready()
+        a, b = started
+        assert a.put("k", "old").status_code == 200
+        assert b.get("k").text == "old"  # B caches it
+        assert a.put("k", "new").status_code == 200
+        assert wait_until(lambda: b.get("k").text == "new", timeout=2.0)
+    finally:
+        for location in started:
+            location.stop()

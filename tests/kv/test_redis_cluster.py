@@ -9,7 +9,7 @@ import time
 
 import redis
 
-from kv import EdgeCache, KVNamespace, open_store
+from kv import EdgeCache, KVError, KVNamespace, open_store
 from kv.backends import WriteOp
 from kv.backends.redis import RedisStore
 from kv.invalidation import PubSubInvalidator
@@ -111,3 +111,76 @@ async def _until(check: object, timeout: float = 5.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.01)
+
+
+async def test_cluster_slot_migrating_under_traffic_gives_right_data_or_unavailable(
+    redis_cluster: RedisClusterNodes, redis_cluster_url: str
+) -> None:
+    # Move the namespace's slot to another primary key by key (MIGRATING/IMPORTING,
+    # MIGRATE, SETSLOT NODE) while puts and gets run: the client follows ASK and
+    # MOVED; what it cannot finish is StoreUnavailable, never a wrong value.
+    source = redis_cluster.primary_of(b"ew:{mig}:idx")
+    target = next(s for s in redis_cluster.servers if s is not source and _role(s.port) == "master")
+    async with open_store(redis_cluster_url) as store:
+        ns = KVNamespace(store, "mig", clock=lambda: NOW)
+        written = {f"k{i}": f"v{i}-0" for i in range(200)}
+        for key, value in written.items():
+            await ns.put(key, value)
+        migrating = asyncio.create_task(asyncio.to_thread(_migrate_slot, source.port, target.port))
+        unavailable = rounds = during = 0
+        last_error = ""
+        while not migrating.done() or rounds < 2:  # then whole rounds on the new node
+            rounds = rounds + 1 if migrating.done() else 0
+            for i, key in enumerate(written):
+                during += 0 if migrating.done() else 1
+                try:
+                    if i % 2:
+                        value = f"v{i}-{during}-{rounds}"
+                        await ns.put(key, value)
+                        written[key] = value
+                    else:
+                        assert await ns.get(key) == written[key]
+                except KVError as exc:
+                    assert exc.status == 503 and "Store unavailable" in str(exc), exc
+                    unavailable += 1
+                    last_error = str(exc)
+                    if i % 2:  # outcome unknown: either value may be there now
+                        written[key] = await _settled(ns, key, written[key], value)
+        await migrating
+        for key, value in written.items():
+            assert await ns.get(key) == value
+    assert redis_cluster.primary_of(b"ew:{mig}:idx") is target
+    assert during >= 5, during  # the traffic really overlapped the move (slow: ASK, TRYAGAIN)
+    print(f"{during} calls during the move, {unavailable} x 503 ({last_error})")
+
+
+async def _settled(ns: KVNamespace, key: str, old: str, new: str) -> str:
+    found = await ns.get(key)
+    assert found in (old, new)
+    return str(found)
+
+
+def _role(port: int) -> str:
+    client = redis.Redis(port=port, socket_timeout=5)
+    try:
+        return str(client.info("replication")["role"])
+    finally:
+        client.close()
+
+
+def _migrate_slot(source_port: int, target_port: int) -> None:
+    source = redis.Redis(port=source_port, socket_timeout=5)
+    target = redis.Redis(port=target_port, socket_timeout=5)
+    try:
+        slot = int(source.cluster("keyslot", "ew:{mig}:idx"))
+        source_id, target_id = source.cluster("myid"), target.cluster("myid")
+        target.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        source.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        while keys := source.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 5):
+            source.execute_command("MIGRATE", "127.0.0.1", target_port, "", 0, 5000, "KEYS", *keys)
+            time.sleep(0.03)  # let the store's calls interleave with the move
+        for node in (target, source):
+            node.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+    finally:
+        source.close()
+        target.close()

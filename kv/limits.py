@@ -26,7 +26,7 @@ REDIS_DELETE_BATCH = 500  # keys removed per round trip by delete_namespace
 # Connections: every store (one per process) keeps at most this many commands in flight;
 # more concurrent calls wait for a free connection ([kv] max_connections, docs/kv.md).
 REDIS_MAX_CONNECTIONS = 64  # default [kv] max_connections / ?max_connections=
-REDIS_POOL_TIMEOUT = 10.0  # seconds a call waits for a free connection; + socket timeout < 30 s wall
+REDIS_POOL_TIMEOUT = 10.0  # seconds a call waits for a connection (+ 2 s reply < 30 s wall)
 REDIS_PUBSUB_RESERVE = 4  # connections beyond max_connections for pub/sub subscriptions
 REDIS_DEFAULT_PORT = 6379  # port of a URL that names none
 REDIS_MAX_PORT = 65535

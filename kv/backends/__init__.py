@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +34,37 @@ _REGISTRY: dict[str, str] = {
 STORE_SCHEMES = tuple(_REGISTRY)
 
 
+def normalize_store_url(url: str | Path) -> tuple[str, str]:
+    """(URL, scheme) of a store URL; a bare filesystem path becomes a ``sqlite:///`` URL.
+
+    >>> normalize_store_url("data/kv.sqlite3")[1]
+    'sqlite'
+    """
+    text = str(url)
+    scheme = urlsplit(text).scheme if "://" in text else ""
+    if not scheme:
+        text, scheme = "sqlite:///" + str(Path(text).absolute()).lstrip("/"), "sqlite"
+    return text, scheme
+
+
+def open_registered(registry: Mapping[str, str], url: str | Path, what: str) -> Any:
+    """``Class.from_url(url)`` of the backend ``registry`` names for the URL's scheme
+    (``"module:Class"``, imported on first use); ``ValueError`` lists the schemes."""
+    text, cls = registered_class(registry, url, what)
+    return cls.from_url(text)
+
+
+def registered_class(registry: Mapping[str, str], url: str | Path, what: str) -> tuple[str, Any]:
+    """(URL, backend class) for the URL's scheme in ``registry``, no I/O."""
+    text, scheme = normalize_store_url(url)
+    target = registry.get(scheme)
+    if target is None:
+        allowed = ", ".join(f"{s}://" for s in sorted(registry))
+        raise ValueError(f"Unknown {what} URL {text!r}: allowed schemes are {allowed}")
+    module_name, class_name = target.split(":")
+    return text, getattr(importlib.import_module(module_name), class_name)
+
+
 def open_store(url: str | Path) -> Store:
     """Open a store by URL: ``memory://``, ``sqlite:///path``, ``redis://host:6379/0``,
     ``redis+cluster://host:7000,host:7001``, or a bare filesystem path (SQLite).
@@ -40,8 +72,7 @@ def open_store(url: str | Path) -> Store:
 
     >>> store = open_store("memory://")
     """
-    text, cls = _store_class(url)
-    store: Store = cls.from_url(text)
+    store: Store = open_registered(_REGISTRY, url, "KV store")
     return store
 
 
@@ -53,20 +84,7 @@ def check_store_url(url: str | Path) -> None:
     Traceback (most recent call last):
     ValueError: Invalid Redis store URL 'redis://cache:6379/abc': database 'abc' is not ...
     """
-    text, cls = _store_class(url)
+    text, cls = registered_class(_REGISTRY, url, "KV store")
     check = getattr(cls, "check_url", None)
     if check is not None:
         check(text)
-
-
-def _store_class(url: str | Path) -> tuple[str, Any]:
-    text = str(url)
-    scheme = urlsplit(text).scheme if "://" in text else ""
-    if not scheme:
-        text, scheme = "sqlite:///" + str(Path(text).absolute()).lstrip("/"), "sqlite"
-    target = _REGISTRY.get(scheme)
-    if target is None:
-        allowed = ", ".join(f"{s}://" for s in sorted(_REGISTRY))
-        raise ValueError(f"Unknown KV store URL {text!r}: allowed schemes are {allowed}")
-    module_name, class_name = target.split(":")
-    return text, getattr(importlib.import_module(module_name), class_name)

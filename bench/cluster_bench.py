@@ -27,23 +27,30 @@ from tests.redis_support import RedisClusterNodes, RedisServer
 MIXES = (("stored", STORED_KEYS), ("random", COLD_KEYS))
 
 
-def measure(args: argparse.Namespace, root: Path, url: str, label: str) -> dict[str, float]:
+def measure(
+    args: argparse.Namespace, folder: Path, root: Path, label: str, workers: int
+) -> dict[str, float]:
+    """req/s of each read mix with ``workers`` serve processes on ``folder``'s store."""
+    results: dict[str, float] = {}
+    proc, served = serve(folder, workers)
+    try:
+        wrk(served, STORED_KEYS, 1, args.connections, root)  # warm-up: imports, pools
+        for mix, keys in MIXES:
+            rps, p99 = wrk(served, keys, args.seconds, args.connections, root)
+            results[f"{workers}:{mix}"] = rps
+            print(f"{label:8} workers={workers} {mix:6}: {rps:8.0f} req/s  p99 {p99}")
+    finally:
+        proc.stop(timeout=15)
+    return results
+
+
+def prepare(root: Path, url: str, label: str) -> Path:
+    """A KV-read project on ``url`` with the edge cache off, its keys written."""
     folder = project(root, f"read-{label}", url, "none", cache_ttl=30)
     config = folder / "edgeworks.toml"  # [kv] is its last table
     config.write_text(config.read_text() + "cache_max_bytes = 0\n")
     asyncio.run(fill(url))
-    results: dict[str, float] = {}
-    for workers in (1, 2):
-        proc, served = serve(folder, workers)
-        try:
-            wrk(served, STORED_KEYS, 1, args.connections, root)  # warm-up: imports, pools
-            for mix, keys in MIXES:
-                rps, p99 = wrk(served, keys, args.seconds, args.connections, root)
-                results[f"{workers}:{mix}"] = rps
-                print(f"{label:8} workers={workers} {mix:6}: {rps:8.0f} req/s  p99 {p99}")
-        finally:
-            proc.stop(timeout=15)
-    return results
+    return folder
 
 
 def per_call(single_url: str, cluster_url: str, calls: int) -> None:
@@ -84,8 +91,15 @@ def main() -> None:
         cluster = RedisClusterNodes(root / "cluster").start()
         try:
             per_call(single.url, cluster.url, args.calls)
-            one = measure(args, root, single.url, "redis")
-            many = measure(args, root, cluster.url, "cluster")
+            folders = {
+                "redis": prepare(root, single.url, "redis"),
+                "cluster": prepare(root, cluster.url, "cluster"),
+            }
+            one: dict[str, float] = {}
+            many: dict[str, float] = {}
+            for workers in (1, 2):  # the two stores alternate, so load drifts hit both
+                one.update(measure(args, folders["redis"], root, "redis", workers))
+                many.update(measure(args, folders["cluster"], root, "cluster", workers))
         finally:
             single.stop()
             cluster.stop()

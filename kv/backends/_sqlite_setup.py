@@ -75,7 +75,7 @@ def prepare(conn: sqlite3.Connection, path: Path) -> None:
     ``application_id``) is ``StoreCorrupt``: we never write into a database we did
     not create. Changes nothing when it fails busy, so it can be retried whole.
     """
-    _check_ours(conn, path)
+    ready = _check_ours(conn, path)
     mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
     if str(mode).lower() != "wal":
         raise StoreUnavailable(
@@ -83,6 +83,8 @@ def prepare(conn: sqlite3.Connection, path: Path) -> None:
             f"{mode!r}); put the store on a local disk"
         )
     conn.execute(f"PRAGMA journal_size_limit = {SQLITE_JOURNAL_SIZE_LIMIT}")
+    if ready:  # our current schema: nothing to create, no write lock needed
+        return
     # Statement by statement: executescript() would COMMIT the open transaction first.
     conn.execute("BEGIN IMMEDIATE")
     try:

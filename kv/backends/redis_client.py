@@ -26,8 +26,8 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
@@ -145,7 +145,7 @@ def parse_redis_url(url: str) -> RedisURL:
     return _with_options(target, parts.query, bad)
 
 
-def _node(item: str, bad: Any) -> tuple[str, int]:
+def _node(item: str, bad: Callable[[str], ValueError]) -> tuple[str, int]:
     """``host[:port]`` (``[v6]:port`` for IPv6) of a URL's host list."""
     parts = urlsplit("x://" + item)
     try:
@@ -160,7 +160,7 @@ def _node(item: str, bad: Any) -> tuple[str, int]:
     return host, port or REDIS_DEFAULT_PORT
 
 
-def _with_options(target: RedisURL, query: str, bad: Any) -> RedisURL:
+def _with_options(target: RedisURL, query: str, bad: Callable[[str], ValueError]) -> RedisURL:
     allowed = dict(REDIS_URL_OPTIONS)
     if target.tls:
         allowed.update(REDIS_TLS_OPTIONS)
@@ -278,7 +278,7 @@ class RedisConnection:
         finally:
             gate.release()
 
-    def errors(self) -> Any:
+    def errors(self) -> AbstractContextManager[None]:
         """``unavailable_as_store_error`` for this URL (calls outside ``command()``)."""
         return unavailable_as_store_error(self.url)
 

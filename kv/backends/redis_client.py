@@ -373,3 +373,9 @@ def unavailable_as_store_error(shown_url: str) -> Iterator[None]:
         if _UNAVAILABLE_REPLY.search(str(exc)):
             raise StoreUnavailable(f"{shown_url}: {exc}") from exc
         raise
+    except rex.RedisClusterException as exc:
+        # "Redis Cluster cannot be connected" (no seed node answers) wraps the
+        # connection error; other cluster exceptions are bugs and pass through.
+        if isinstance(exc.__cause__, unavailable):
+            raise StoreUnavailable(f"{shown_url}: {exc}") from exc
+        raise

@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from kv import KVNamespace, StoreUnavailable, open_store
 from kv.backends.redis_client import RedisConnection, parse_redis_url, with_max_connections
 from kv.limits import REDIS_MAX_CONNECTIONS, REDIS_PUBSUB_RESERVE
+from tests.support import free_port
 
 CONCURRENT = 5000
 
@@ -140,3 +141,15 @@ async def test_redis_waiting_for_a_free_connection_gives_up_after_pool_timeout(
 async def _ping(connection: RedisConnection) -> None:
     async with connection.command() as client:
         await client.ping()
+
+
+async def test_redis_cluster_without_a_reachable_seed_is_store_unavailable() -> None:
+    port = free_port()  # nothing listens there
+    store = open_store(f"redis+cluster://127.0.0.1:{port},127.0.0.1:{port}")
+    try:
+        with pytest.raises(StoreUnavailable, match=rf"^redis\+cluster://127.0.0.1:{port},.*: "):
+            await store.check()
+        with pytest.raises(StoreUnavailable, match="cannot be connected"):
+            await store.get("ns", "k", 0.0)
+    finally:
+        await store.aclose()

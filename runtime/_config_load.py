@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from runtime._config_errors import SourceMap, show
 from runtime.errors import ConfigError
-from runtime.limits import KV_SQLITE_FILENAME
+from runtime.limits import KV_SQLITE_FILENAME, STATE_DIR
 
 CONFIG_FILENAME = "edgeworks.toml"
 ENV_PREFIX = (
@@ -227,9 +227,9 @@ def resolve_store_url(store: str, base: Path, state_dir: Path, label: str) -> st
     from kv.backends import STORE_SCHEMES, check_store_url
 
     allowed = (
-        '"sqlite" (the default, .edgeworks/state/kv.sqlite3), "memory", sqlite:///abs/path, '
+        f'"sqlite" (the default, {STATE_DIR}/{KV_SQLITE_FILENAME}), "memory", sqlite:///abs/path, '
         "sqlite://relative/path, redis://host:6379/0, redis+cluster://host:port,host:port "
-        "or a file path like data/kv.sqlite3"
+        f"or a file path like data/{KV_SQLITE_FILENAME}"
     )
     text = store.strip()
     if text == "sqlite":

@@ -7,6 +7,12 @@ runs one :class:`PubSubInvalidator`: on each message from another origin it
 drops the named keys from its :class:`~kv.cache.EdgeCache`; then cross-location
 staleness is bounded by the network, not by ``cache_ttl``.
 
+On a Redis Cluster the message goes over sharded pub/sub instead (``SPUBLISH``
+on the namespace's own channel ``ew:{ns}:inv``, in the namespace's slot and in
+the same MULTI as the write), and the invalidator ``SSUBSCRIBE``s to the channels
+of the namespaces its location serves (``namespaces``): each message then travels
+to the one shard that owns the slot, not to every node of the cluster.
+
 When the subscription is lost, the cache keeps its TTL behaviour (reads are
 stale for at most ``cache_ttl``) and the invalidator resubscribes with backoff.
 Every (re)subscription clears the cache, because messages were missed meanwhile.
@@ -77,9 +83,15 @@ class InvalidationSource(Protocol):
     """What the invalidator needs from a store (``RedisStore`` provides it)."""
 
     origin: str
+    #: True when invalidations travel per namespace over sharded pub/sub (a cluster).
+    sharded: bool
 
     def pubsub(self) -> Any:
-        """A redis-py asyncio ``PubSub`` on the store's server."""
+        """A redis-py asyncio ``PubSub`` (``ClusterPubSub`` on a cluster)."""
+        ...
+
+    def invalidation_channel(self, namespace: str) -> bytes:
+        """The channel that announces writes to ``namespace``."""
         ...
 
 
@@ -104,10 +116,13 @@ class PubSubInvalidator:
         cache: EdgeCache,
         *,
         channel: str = INVALIDATION_CHANNEL,
+        namespaces: Sequence[str] = (),
     ) -> None:
         self.source = source
         self.cache = cache
         self.channel = channel
+        #: Namespaces whose sharded channels to follow (a cluster store only).
+        self.namespaces = tuple(namespaces)
         #: Set while subscribed; tests and health checks may wait on it.
         self.subscribed = asyncio.Event()
         #: How many times a subscription was (re)established.
@@ -152,20 +167,30 @@ class PubSubInvalidator:
 
     async def _listen(self) -> None:
         pubsub = self.source.pubsub()
+        sharded = getattr(self.source, "sharded", False)
         try:
-            await pubsub.subscribe(self.channel)
+            if sharded:
+                channels = [self.source.invalidation_channel(ns) for ns in self.namespaces]
+                if not channels:  # nothing cached here can go stale through pub/sub
+                    self.subscribed.set()
+                    await asyncio.Event().wait()
+                await pubsub.ssubscribe(*channels)
+                receive = pubsub.get_sharded_message
+            else:
+                await pubsub.subscribe(self.channel)
+                receive = pubsub.get_message
             while True:
-                message = await pubsub.get_message(timeout=_POLL_SECONDS)
+                message = await receive(timeout=_POLL_SECONDS)
                 if message is None:
                     continue
                 kind = message.get("type")
-                if kind == "subscribe":
+                if kind in ("subscribe", "ssubscribe"):
                     # Also sent when redis-py reconnects on its own: messages may have
                     # been missed, so nothing cached before now can be trusted.
                     self.cache.clear()
                     self.subscriptions += 1
                     self.subscribed.set()
-                elif kind == "message":
+                elif kind in ("message", "smessage"):
                     parsed = decode_invalidation(message["data"])
                     if parsed is None:
                         logger.warning("ignoring malformed KV invalidation %r", message["data"])
@@ -180,7 +205,7 @@ class PubSubInvalidator:
 #: ``[kv] invalidation`` values (runtime/config.py validates the field).
 INVALIDATION_MODES = ("none", "pubsub")
 #: Store URL schemes whose stores publish invalidations.
-PUBSUB_SCHEMES = ("redis", "rediss")
+PUBSUB_SCHEMES = ("redis", "rediss", "redis+cluster", "rediss+cluster")
 
 
 def check_invalidation(store_url: str, mode: str) -> None:
@@ -200,7 +225,12 @@ def check_invalidation(store_url: str, mode: str) -> None:
 
 
 async def start_invalidation(
-    store: object, cache: EdgeCache, mode: str, *, wait: float = INVALIDATION_START_WAIT
+    store: object,
+    cache: EdgeCache,
+    mode: str,
+    *,
+    wait: float = INVALIDATION_START_WAIT,
+    namespaces: Sequence[str] = (),
 ) -> PubSubInvalidator | None:
     """What a ``serve`` process calls once its store and cache exist.
 
@@ -208,9 +238,12 @@ async def start_invalidation(
     staleness); ``"pubsub"`` needs a store that publishes invalidations (Redis)
     and returns a started :class:`PubSubInvalidator` (close it at shutdown). It
     waits up to ``wait`` seconds for the first subscription; Redis being down
-    does not fail the start, the invalidator keeps retrying.
+    does not fail the start, the invalidator keeps retrying. ``namespaces``: the
+    namespace ids this location serves (a cluster announces writes per namespace).
 
-    >>> invalidator = await start_invalidation(store, cache, config.kv.invalidation)
+    >>> invalidator = await start_invalidation(
+    ...     store, cache, config.kv.invalidation, namespaces=config.kv_bindings.values()
+    ... )
     """
     if mode == "none":
         return None
@@ -224,6 +257,6 @@ async def start_invalidation(
             'use a Redis store or invalidation = "none"'
         )
     source: InvalidationSource = store  # type: ignore[assignment]
-    invalidator = PubSubInvalidator(source, cache)
+    invalidator = PubSubInvalidator(source, cache, namespaces=namespaces)
     await invalidator.start(wait=wait)
     return invalidator

@@ -23,6 +23,34 @@ REDIS_LIST_BATCH_MIN = 16  # index members fetched per round trip when filling a
 REDIS_INLINE_MAX_BYTES = 64 * 1024  # values up to this size live in the entry hash (one HMGET)
 REDIS_BLOB_GRACE = 600  # seconds a replaced or deleted large value stays readable for streams
 REDIS_DELETE_BATCH = 500  # keys removed per round trip by delete_namespace
+# Connections: every store (one per process) keeps at most this many commands in flight;
+# more concurrent calls wait for a free connection ([kv] max_connections, docs/kv.md).
+REDIS_MAX_CONNECTIONS = 64  # default [kv] max_connections / ?max_connections=
+REDIS_POOL_TIMEOUT = 10.0  # seconds a call waits for a connection (+ 2 s reply < 30 s wall)
+REDIS_PUBSUB_RESERVE = 4  # connections beyond max_connections for pub/sub subscriptions
+REDIS_DEFAULT_PORT = 6379  # port of a URL that names none
+REDIS_MAX_PORT = 65535
+REDIS_CLUSTER_RETRIES = 3  # attempts after MOVED storms, a node down or a failover in progress
+REDIS_SCHEMES = ("redis", "rediss", "redis+cluster", "rediss+cluster")  # store URL schemes
+REDIS_CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+# Query options a Redis store URL accepts: name -> what is allowed (for the message).
+REDIS_URL_OPTIONS = {
+    "max_connections": "an integer of at least 1",
+    "pool_timeout": "seconds greater than 0",
+    "socket_timeout": "seconds greater than 0",
+    "socket_connect_timeout": "seconds greater than 0",
+    "client_name": "a name without spaces",
+}
+# TLS options, for rediss:// and rediss+cluster:// only.
+REDIS_TLS_OPTIONS = {
+    "ssl_cert_reqs": "none, optional or required",
+    "ssl_ca_certs": "a file path",
+    "ssl_certfile": "a file path",
+    "ssl_keyfile": "a file path",
+    "ssl_check_hostname": "true or false",
+}
+MSG_REDIS_URL = "Invalid Redis store URL {url}: {problem}"  # ValueError at config load
+MSG_REDIS_POOL_BUSY = "all {size} connections stayed busy for {waited:.2f} s; raise [kv] max_connections"  # StoreUnavailable (503)
 
 # --- sqlite store (kv/backends/sqlite.py) --------------------------------------
 SQLITE_BUSY_TIMEOUT = 5.0  # seconds a connection waits for another process's lock
@@ -42,6 +70,9 @@ SQLITE_BLOB_CHUNK_BYTES = 1024 * 1024  # bytes per chunk when writing a large va
 
 # --- pub/sub invalidation (kv/invalidation.py) --------------------------------
 INVALIDATION_CHANNEL = "ew:invalidate"  # Redis channel carrying (origin, namespace, keys)
+INVALIDATION_SHARD_SUFFIX = (
+    b"inv"  # Redis Cluster: sharded channel ew:{ns}:inv, the namespace's slot
+)
 INVALIDATION_RETRY_MIN = 0.1  # seconds before the first resubscribe attempt
 INVALIDATION_RETRY_MAX = 2.0  # seconds; longest pause between resubscribe attempts
 INVALIDATION_START_WAIT = 2.0  # seconds serve waits for the first subscription at startup

@@ -34,7 +34,6 @@ ENV_PREFIX = (
 )
 ENV_CONFIG = "EDGEWORKS_CONFIG"  # path of the config file when --config is not given
 STORE_KEYWORDS = ("memory", "sqlite")
-STORE_SCHEMES = ("memory", "redis", "sqlite")  # as kv.open_store registers them
 PATH_FIELDS = ("main", "site.bucket")  # resolved against the layer's base folder
 NAME_RULE = "use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
 
@@ -158,6 +157,12 @@ def env_layer(
 
 
 def _convert_env(name: str, dotted: str, raw: str, annotation: Any) -> Any:
+    if any(  # an optional integer: int | None, StrictInt | None
+        arg is int
+        or (typing.get_origin(arg) is typing.Annotated and typing.get_args(arg)[0] is int)
+        for arg in typing.get_args(annotation)
+    ):
+        annotation = int
     if annotation is int:
         try:
             return int(raw.strip())
@@ -171,9 +176,17 @@ def _convert_env(name: str, dotted: str, raw: str, annotation: Any) -> Any:
 
 
 def override_layer(
-    overrides: Mapping[str, Any], model: type[BaseModel], *, base: Path, state_dir: Path
+    overrides: Mapping[str, Any],
+    model: type[BaseModel],
+    *,
+    base: Path,
+    state_dir: Path,
 ) -> Layer:
-    """CLI flags: dotted keys (``"kv.store"``) or nested mappings; ``None`` is skipped."""
+    """CLI flags: dotted keys (``"kv.store"``) or nested mappings; ``None`` is skipped.
+    Messages name the flag behind a key (``--kv`` for ``kv.store``)."""
+    from runtime.commands.common import CONFIG_FLAGS  # light: argparse only
+
+    flag_of = {field: "--" + dest.replace("_", "-") for dest, field in CONFIG_FLAGS.items()}
     layer = Layer()
     for key, value in _flatten(overrides):
         if value is None:
@@ -185,7 +198,7 @@ def override_layer(
             sub and sub_model is not None and sub not in public_fields(sub_model)
         ):
             raise ConfigError(f"override {key!r}: unknown config field")
-        layer.set(key, value, f"override {key}")
+        layer.set(key, value, flag_of.get(key, f"override {key}"))
     resolve_layer_paths(layer, base=base, state_dir=state_dir)
     return layer
 
@@ -217,10 +230,17 @@ def resolve_layer_paths(layer: Layer, *, base: Path, state_dir: Path) -> None:
 
 
 def resolve_store_url(store: str, base: Path, state_dir: Path, label: str) -> str:
-    """``[kv] store`` as a URL for ``kv.open_store``; relative SQLite paths use ``base``."""
+    """``[kv] store`` as a URL for ``kv.open_store``; relative SQLite paths use ``base``.
+
+    URLs are validated here (``kv.backends.check_store_url``: scheme, host, port,
+    database, options), so a bad one stops the command at start with one line.
+    """
+    from kv.backends import STORE_SCHEMES, check_store_url
+
     allowed = (
         f'"sqlite" (the default, {STATE_DIR}/{KV_SQLITE_FILENAME}), "memory", sqlite:///abs/path, '
-        f"sqlite://relative/path, redis://host:6379/0 or a file path like data/{KV_SQLITE_FILENAME}"
+        "sqlite://relative/path, redis://host:6379/0, redis+cluster://host:port,host:port "
+        f"or a file path like data/{KV_SQLITE_FILENAME}"
     )
     text = store.strip()
     if text == "sqlite":
@@ -228,14 +248,22 @@ def resolve_store_url(store: str, base: Path, state_dir: Path, label: str) -> st
     if text in ("memory", "memory://"):
         return "memory://"
     scheme, sep, rest = text.partition(":")
+    url = None
     if sep and scheme in STORE_SCHEMES:
         if scheme != "sqlite":
-            return text
-        path, _, query = rest.removeprefix("//").partition("?")
-        if path:
-            return _sqlite_url(base / path, query)
+            url = text
+        else:
+            path, _, query = rest.removeprefix("//").partition("?")
+            if path:
+                url = _sqlite_url(base / path, query)
     elif "://" not in text and ("/" in text or "." in text):
-        return _sqlite_url(base / text, "")
+        url = _sqlite_url(base / text, "")
+    if url is not None:
+        try:
+            check_store_url(url)
+        except ValueError as exc:
+            raise ConfigError(f"{label}: kv.store: {exc}") from None
+        return url
     close = difflib.get_close_matches(text, STORE_KEYWORDS, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise ConfigError(f"{label}: kv.store = {store!r} is not a known store: {hint}use {allowed}")

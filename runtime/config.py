@@ -199,6 +199,23 @@ class KVConfig(_Model):
     invalidation: Literal["none", "pubsub"] = "none"
     cache_ttl: StrictInt = Field(default=DEFAULT_CACHE_TTL, ge=MIN_CACHE_TTL)
     cache_max_bytes: StrictInt = Field(default=DEFAULT_CACHE_MAX_BYTES, ge=0)
+    #: Redis stores: calls in flight per process; more wait for a free connection.
+    max_connections: StrictInt | None = Field(default=None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _max_connections_into_url(cls, data: Any) -> Any:
+        """``max_connections`` rides in a Redis store URL (``?max_connections=``), so
+        every command that opens the store gets it; other stores ignore it."""
+        if not isinstance(data, dict):
+            return data
+        count, url = data.get("max_connections"), data.get("store_url")
+        if type(count) is int and count >= 1 and isinstance(url, str):
+            from kv.backends.redis_client import is_redis_url, with_max_connections
+
+            if is_redis_url(url):
+                return {**data, "store_url": with_max_connections(url, count)}
+        return data
 
 
 class TriggersConfig(_Model):

@@ -147,7 +147,9 @@ def build_app(
         # The parent ran store.check() once (a SQLite quick_check reads the whole file).
         from kv.invalidation import start_invalidation
 
-        invalidator = await start_invalidation(store, cache, config.kv.invalidation)
+        invalidator = await start_invalidation(
+            store, cache, config.kv.invalidation, namespaces=tuple(config.kv_bindings.values())
+        )
         if invalidator is not None:
             invalidators.append(invalidator)
         if lock.acquire():

@@ -1,4 +1,5 @@
-"""Root fixtures: one redis-server per test session, a flushed database per test."""
+"""Root fixtures: one redis-server and one 3-primary Redis Cluster per test session (the
+cluster only when a test asks for it), a flushed database per test."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.redis_support import RedisServer
+from tests.redis_support import RedisClusterNodes, RedisServer
 
 # The browser fixtures (`browser`, `page`) for tests that drive Chromium.
 pytest_plugins = ["tests.browser_support"]
@@ -34,3 +35,20 @@ def redis_url(redis_server: RedisServer) -> str:
     finally:
         client.close()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisClusterNodes]:
+    """A 3-primary Redis Cluster shared by the session, each node stopped by its PID."""
+    cluster = RedisClusterNodes(Path(tmp_path_factory.mktemp("cluster"))).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster_url(redis_cluster: RedisClusterNodes) -> str:
+    """The ``redis+cluster://`` URL of an empty cluster (every primary flushed first)."""
+    redis_cluster.flush()
+    return redis_cluster.url

@@ -40,7 +40,15 @@ EXPECTED = {
         "open_store",
         "operation_budget",
     },
-    "kv.backends": {"Entry", "KeyInfo", "Store", "StreamEntry", "WriteOp", "open_store"},
+    "kv.backends": {
+        "Entry",
+        "KeyInfo",
+        "Store",
+        "StreamEntry",
+        "WriteOp",
+        "check_store_url",
+        "open_store",
+    },
     # The store protocol's types are public: other stores (Redis Cluster) and the admin
     # API build on them, and the consumer engine runs any async batch handler.
     "queues": {

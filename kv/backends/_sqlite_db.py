@@ -19,8 +19,9 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from kv.backends.base import Buffer
@@ -30,7 +31,6 @@ from kv.limits import (
     SQLITE_BLOB_WRITE_BYTES,
     SQLITE_BUSY_TIMEOUT,
     SQLITE_CACHE_KIB,
-    SQLITE_JOURNAL_SIZE_LIMIT,
     SQLITE_RETRY_BACKOFF_BASE,
     SQLITE_RETRY_BACKOFF_CAP,
     SQLITE_SYNCHRONOUS_MODES,
@@ -90,6 +90,8 @@ CREATE_NAMESPACE = "INSERT OR IGNORE INTO namespaces (ns) VALUES (?)"
 DROP_NAMESPACE_KEYS = "DELETE FROM kv WHERE ns = ?"
 DROP_NAMESPACE = "DELETE FROM namespaces WHERE ns = ?"
 
+_T = TypeVar("_T")
+
 _LIVE = "(expiration IS NULL OR expiration > ?)"
 
 
@@ -122,11 +124,19 @@ def parse_url(url: str) -> tuple[str, str, float]:
     try:
         timeout = float(options.get("timeout", SQLITE_BUSY_TIMEOUT))
     except ValueError:
+        timeout = -1.0
+    if not 0 <= timeout < float("inf"):
         raise ValueError(
             f"Invalid SQLite store option timeout={options['timeout']!r} in {url!r}: "
-            "seconds, e.g. timeout=5"
-        ) from None
-    return path, options.get("synchronous", SQLITE_SYNCHRONOUS_MODES[0]), timeout
+            "seconds of at least 0, e.g. timeout=5"
+        )
+    synchronous = options.get("synchronous", SQLITE_SYNCHRONOUS_MODES[0])
+    if synchronous.lower() not in SQLITE_SYNCHRONOUS_MODES:
+        raise ValueError(
+            f"Invalid SQLite store option synchronous={synchronous!r} in {url!r}: "
+            f"allowed {', '.join(SQLITE_SYNCHRONOUS_MODES)}"
+        )
+    return path, synchronous, timeout
 
 
 def byte_view(value: Buffer) -> memoryview:
@@ -261,73 +271,6 @@ def connect(
     return conn
 
 
-def open_writer(path: Path, busy_timeout: float, synchronous: str) -> sqlite3.Connection:
-    """The writer connection, on the writer thread before its first job: creates the
-    folder and the file, switches to WAL and creates the schema (``prepare``)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StoreUnavailable(f"cannot create the folder of {path}: {exc}") from exc
-    try:
-        conn = connect(path, busy_timeout, synchronous=synchronous)
-    except sqlite3.Error as exc:
-        raise translate(exc, path, busy_timeout) from exc
-    try:
-        prepare(conn, path, busy_timeout)
-    except BaseException as exc:
-        conn.close()
-        if isinstance(exc, sqlite3.Error):
-            raise translate(exc, path, busy_timeout) from exc
-        raise
-    return conn
-
-
-def prepare(conn: sqlite3.Connection, path: Path, busy_timeout: float) -> None:
-    """Switch the file to WAL and create the schema, or check it is ours.
-
-    Runs on the writer connection when the store is first used. A file that is some
-    other SQLite database (tables, but not our ``application_id``) is ``StoreCorrupt``:
-    we never write into a database we did not create.
-    """
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if app_id != APPLICATION_ID:
-        tables = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()[0]
-        if app_id != 0 or tables:
-            raise StoreCorrupt(
-                f"{path} is a SQLite database but not an edgeworks KV store "
-                f"(application_id {app_id:#x}, {tables} schema objects); "
-                "point the store at a new file"
-            )
-    elif version > SCHEMA_VERSION:
-        raise StoreCorrupt(
-            f"{path} has KV schema version {version}, newer than this edgeworks "
-            f"understands ({SCHEMA_VERSION}); upgrade edgeworks"
-        )
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-    if str(mode).lower() != "wal":
-        raise StoreUnavailable(
-            f"{path}: the file system does not support SQLite WAL mode (journal_mode stays "
-            f"{mode!r}); put the store on a local disk"
-        )
-    conn.execute(f"PRAGMA journal_size_limit = {SQLITE_JOURNAL_SIZE_LIMIT}")
-    if app_id == APPLICATION_ID and version == SCHEMA_VERSION:
-        return
-    # Statement by statement: executescript() would COMMIT the open transaction first.
-    begin_immediate(conn, busy_timeout)
-    try:
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
-        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
 def begin_immediate(conn: sqlite3.Connection, busy_timeout: float) -> None:
     """Take the write lock now (``BEGIN IMMEDIATE``), retrying with backoff.
 
@@ -340,23 +283,46 @@ def begin_immediate(conn: sqlite3.Connection, busy_timeout: float) -> None:
 def execute_retrying(
     conn: sqlite3.Connection, sql: str, params: Sequence[object], busy_timeout: float
 ) -> None:
-    """Execute a statement that takes the write lock, retrying while it is busy.
+    """Execute a statement that takes the write lock, retrying while it is busy
+    (see ``retry_busy``). A statement that failed with ``SQLITE_BUSY`` changed
+    nothing, so a retry is safe."""
+    retry_busy(lambda: conn.execute(sql, params), busy_timeout)
+
+
+class LockTimeout(sqlite3.OperationalError):
+    """A lock wait gave up: ``waited`` is how long it really waited, in seconds."""
+
+    def __init__(self, cause: sqlite3.Error, waited: float) -> None:
+        super().__init__(str(cause))
+        self.sqlite_errorcode = getattr(cause, "sqlite_errorcode", 5)
+        self.waited = waited
+
+
+def retry_busy(
+    attempt: Callable[[], _T], busy_timeout: float, *, started: float | None = None
+) -> _T:
+    """``attempt()``, retried while SQLite answers busy, until ``busy_timeout`` passed.
 
     SQLite's busy handler waits up to ``busy_timeout`` inside each attempt; attempts
-    that fail at once (busy snapshot, recovery by another process) are retried with
-    jittered exponential backoff until ``busy_timeout`` has passed since the first.
-    A statement that failed with ``SQLITE_BUSY`` changed nothing, so a retry is safe.
-    Runs on the writer thread: sleeping here never stalls the event loop.
+    that fail at once (a busy snapshot, WAL setup or recovery by another process)
+    are retried with jittered exponential backoff until ``busy_timeout`` has passed
+    since the first (or since ``started``, a ``time.monotonic()`` reading). Giving
+    up raises ``LockTimeout`` with the time really waited.
+    ``attempt`` must change nothing when it fails busy. Runs on the writer thread:
+    sleeping here never stalls the event loop.
     """
-    deadline = time.monotonic() + busy_timeout
+    if started is None:
+        started = time.monotonic()
+    deadline = started + busy_timeout
     pause = SQLITE_RETRY_BACKOFF_BASE
     while True:
         try:
-            conn.execute(sql, params)
-            return
+            return attempt()
         except sqlite3.OperationalError as exc:
-            if not is_busy(exc) or time.monotonic() + pause > deadline:
+            if not is_busy(exc):
                 raise
+            if time.monotonic() + pause > deadline:
+                raise LockTimeout(exc, time.monotonic() - started) from exc
         time.sleep(pause * (0.5 + random.random() / 2))
         pause = min(pause * 2, SQLITE_RETRY_BACKOFF_CAP)
 
@@ -381,11 +347,14 @@ def translate(exc: sqlite3.Error, path: Path, busy_timeout: float) -> Exception:
     is returned unchanged.
     """
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-    if code in _BUSY_CODES:
+    if isinstance(exc, LockTimeout):
         return StoreUnavailable(
-            f"{path} stayed locked by another connection for more than {busy_timeout:g} s "
-            f"({exc}); another process holds a long write transaction"
+            f"{path} stayed locked by another connection: gave up after {exc.waited:.2f} s "
+            f"(limit {busy_timeout:g} s, the store URL's ?timeout=) ({exc}); another "
+            "process holds a long write transaction"
         )
+    if code in _BUSY_CODES:  # not retried here: how long SQLite waited is unknown
+        return StoreUnavailable(f"{path} is locked by another connection ({exc})")
     if code in _CORRUPT_CODES:
         return StoreCorrupt(f"{path} is damaged or not a SQLite database: {exc}")
     if code in _UNAVAILABLE_CODES:

@@ -14,6 +14,14 @@ A read of a small value is one ``HMGET`` (atomic by itself). A write is one Lua
 script (kv/backends/_redis_scripts.py) that replaces the whole entry atomically,
 pipelined with the registry ``SADD`` and the invalidation ``PUBLISH`` in one round
 trip; ``write_batch`` wraps its scripts in one MULTI, so no reader sees half a batch.
+
+On a Redis Cluster (``redis+cluster://``) the layout is the same: each namespace is
+one hash slot, so its scripts, pipelines and MULTI stay on one node. Invalidations
+go over sharded pub/sub on ``ew:{tag}:inv`` (``SPUBLISH``, the namespace's slot, in
+the same MULTI as the write); the registry ``SADD`` lives in another slot, so a
+batch sends it after its MULTI. The cluster client follows ``MOVED``/``ASK`` and
+refreshes its slot map after a failover; what it cannot finish in its retries is
+``StoreUnavailable``, never a wrong answer (every read and write names its slot).
 Writes are SET-style and idempotent, so redis-py's retry after a dropped connection
 cannot double-apply anything. A replaced large value stays readable for
 ``REDIS_BLOB_GRACE`` seconds so a stream in progress finishes with the value it began.
@@ -26,6 +34,9 @@ no native TTL is set: Redis would delete the key at once while the namespace
 still considers it live. Expired entries are removed lazily (and only once the
 wall clock agrees) when a read or a list meets them.
 
+Connections: at most ``max_connections`` calls of one store are in flight; more
+wait for a free connection up to ``pool_timeout`` (kv/backends/redis_client.py).
+
 Outages: connection errors, timeouts, ``LOADING``, ``MISCONF`` and ``READONLY``
 replies become ``StoreUnavailable`` within about ``REDIS_CONNECT_TIMEOUT`` +
 ``REDIS_SOCKET_TIMEOUT``; the connection pool reconnects on its own afterwards.
@@ -33,21 +44,20 @@ replies become ``StoreUnavailable`` within about ``REDIS_CONNECT_TIMEOUT`` +
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 from kv.backends import _redis_scripts as scripts
-from kv.backends._redis_client import new_client, redact, unavailable_as_store_error
 from kv.backends.base import Buffer, Entry, KeyInfo, StoreBase, StreamEntry, WriteOp
+from kv.backends.redis_client import RedisConnection, RedisURL, parse_redis_url
 from kv.errors import StoreUnavailable
 from kv.invalidation import encode_invalidation
 from kv.limits import (
     INVALIDATION_CHANNEL,
+    INVALIDATION_SHARD_SUFFIX,
     REDIS_BLOB_GRACE,
     REDIS_DELETE_BATCH,
     REDIS_INLINE_MAX_BYTES,
@@ -56,7 +66,6 @@ from kv.limits import (
 )
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
     from redis.asyncio.client import PubSub
 
 REGISTRY_KEY = b"ew:namespaces"
@@ -97,56 +106,66 @@ def _lex_range(prefix: str, start_after: str | None) -> tuple[bytes, bytes]:
 
 
 class RedisStore(StoreBase):
-    """A KV store on Redis: ``redis://host:port/db`` (also ``rediss://``).
+    """A KV store on Redis: ``redis://host:port/db`` (also ``rediss://``), or on a Redis
+    Cluster: ``redis+cluster://host:port,host:port`` (also ``rediss+cluster://``).
 
     >>> store = RedisStore.from_url("redis://127.0.0.1:6379/0")   # no I/O yet
     >>> await store.put("ns", "k", b"v", None, None)
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str | RedisURL) -> None:
+        self._conn = RedisConnection(url)
         #: The URL for banners and messages, with any password masked.
-        self.url = redact(url)
-        self._url = url
+        self.url = self._conn.url
+        #: True on a Redis Cluster: invalidations use sharded pub/sub per namespace.
+        self.sharded = self._conn.cluster
         #: Identifies this store (this location) in invalidation messages it publishes.
         self.origin = uuid.uuid4().hex
-        self._client: Redis | None = None
-        self._client_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
     def from_url(cls, url: str) -> RedisStore:
-        """Open lazily: the first command connects."""
-        return cls(url)
+        """Validate the URL and open lazily: the first command connects."""
+        return cls(parse_redis_url(url))
+
+    @staticmethod
+    def check_url(url: str) -> None:
+        """``ValueError`` naming what is wrong with ``url`` (no I/O)."""
+        parse_redis_url(url)
 
     # --- connection -----------------------------------------------------------
-
-    def _redis(self) -> Redis:
-        """The client for the running event loop (a pool is bound to one loop)."""
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._client_loop is not loop:
-            self._client = new_client(self._url)
-            self._client_loop = loop
-        return self._client
-
-    def _errors(self) -> AbstractContextManager[None]:
-        return unavailable_as_store_error(self.url)
 
     def pubsub(self) -> PubSub:
         """A pub/sub connection on this store's Redis (for ``kv.invalidation``); it
         delivers subscribe confirmations too, which mark each (re)subscription."""
-        return self._redis().pubsub()
+        return cast("PubSub", self._conn.client().pubsub())
+
+    def invalidation_channel(self, namespace: str) -> bytes:
+        """Where writes to ``namespace`` are announced: the shared channel on one Redis,
+        the namespace's own sharded channel (its slot) on a cluster."""
+        if self.sharded:
+            return namespace_prefix(namespace) + INVALIDATION_SHARD_SUFFIX
+        return INVALIDATION_CHANNEL.encode()
+
+    def _announce(self, pipe: Any, namespace: str, keys: Sequence[str] | None) -> None:
+        message = encode_invalidation(self.origin, namespace, keys)
+        if self.sharded:
+            # execute_command: cluster pipelines of redis-py < 8 have no spublish().
+            pipe.execute_command("SPUBLISH", self.invalidation_channel(namespace), message)
+        else:
+            pipe.publish(INVALIDATION_CHANNEL, message)
 
     # --- reads ----------------------------------------------------------------
 
     async def get(self, namespace: str, key: str, now: float) -> Entry | None:
         prefix = namespace_prefix(namespace)
-        with self._errors():
-            raw = cast(_Raw, await self._redis().hmget(prefix + b"k:" + key.encode(), _FIELDS))
+        async with self._conn.command() as client:
+            raw = cast(_Raw, await client.hmget(prefix + b"k:" + key.encode(), _FIELDS))
         return (await self._entries(namespace, [key], [raw], now))[0]
 
     async def get_many(self, namespace: str, keys: Sequence[str], now: float) -> list[Entry | None]:
         prefix = namespace_prefix(namespace)
-        with self._errors():
-            pipe = self._redis().pipeline(transaction=False)
+        async with self._conn.command() as client:
+            pipe = client.pipeline(transaction=False)
             for key in keys:
                 pipe.hmget(prefix + b"k:" + key.encode(), _FIELDS)
             raws = await pipe.execute()
@@ -178,8 +197,8 @@ class RedisStore(StoreBase):
         await self._reclaim(namespace, expired)
         if blobs:
             prefix = namespace_prefix(namespace)
-            with self._errors():
-                pipe = self._redis().pipeline(transaction=False)
+            async with self._conn.command() as client:
+                pipe = client.pipeline(transaction=False)
                 for index in blobs:
                     pipe.get(prefix + b"b:" + cast(bytes, raws[index][1]))
                 values = await pipe.execute()
@@ -189,12 +208,10 @@ class RedisStore(StoreBase):
                 if value is None:  # expired natively or replaced long ago: read it again
                     if not retry:
                         raise StoreUnavailable(f"{self.url}: value of {keys[index]!r} vanished")
-                    with self._errors():
+                    async with self._conn.command() as client:
                         again = cast(
                             _Raw,
-                            await self._redis().hmget(
-                                prefix + b"k:" + keys[index].encode(), _FIELDS
-                            ),
+                            await client.hmget(prefix + b"k:" + keys[index].encode(), _FIELDS),
                         )
                     [result[index]] = await self._entries(
                         namespace, [keys[index]], [again], now, retry=False
@@ -207,8 +224,7 @@ class RedisStore(StoreBase):
         self, namespace: str, key: str, now: float, chunk_size: int
     ) -> StreamEntry | None:
         prefix = namespace_prefix(namespace)
-        client = self._redis()
-        with self._errors():
+        async with self._conn.command() as client:
             raw = cast(_Raw, await client.hmget(prefix + b"k:" + key.encode(), _FIELDS))
         value, blob, raw_e, raw_m = raw
         expiration = _parse_expiration(raw_e)
@@ -221,7 +237,7 @@ class RedisStore(StoreBase):
             data = value or b""
             return StreamEntry(len(data), _slices(data, chunk_size), expiration, metadata)
         blob_key = prefix + b"b:" + blob
-        with self._errors():
+        async with self._conn.command() as client:
             size = int(await client.strlen(blob_key))
         if size == 0:  # a blob is never empty: it is gone (see _entries)
             raise StoreUnavailable(f"{self.url}: value of {key!r} vanished")
@@ -232,10 +248,10 @@ class RedisStore(StoreBase):
     async def _blob_chunks(
         self, blob_key: bytes, size: int, chunk_size: int
     ) -> AsyncIterator[bytes]:
-        client = self._redis()
         offset = 0
         while offset < size:
-            with self._errors():
+            # One permit per chunk: a slow reader of a stream holds no connection.
+            async with self._conn.command() as client:
                 chunk = cast(
                     bytes, await client.getrange(blob_key, offset, offset + chunk_size - 1)
                 )
@@ -257,9 +273,8 @@ class RedisStore(StoreBase):
         low, high = _lex_range(prefix, start_after)
         batch = max(limit, REDIS_LIST_BATCH_MIN)
         found: list[KeyInfo] = []
-        client = self._redis()
         while len(found) < limit:
-            with self._errors():
+            async with self._conn.command() as client:
                 members = cast(list[bytes], await client.zrangebylex(index, low, high, 0, batch))
                 if not members:
                     break
@@ -291,8 +306,8 @@ class RedisStore(StoreBase):
         if not stale:
             return  # a fake clock ran ahead: other readers may still see them live
         prefix = namespace_prefix(namespace)
-        with self._errors():
-            pipe = self._redis().pipeline(transaction=False)
+        async with self._conn.command() as client:
+            pipe = client.pipeline(transaction=False)
             for key, raw_e in stale:
                 member = key.encode()
                 pipe.eval(
@@ -350,36 +365,40 @@ class RedisStore(StoreBase):
 
     async def write_batch(self, namespace: str, ops: Sequence[WriteOp]) -> None:
         """One script per op; several ops go in one MULTI (no reader sees half a batch).
-        The registry SADD and the invalidation PUBLISH ride in the same round trip."""
+        The registry SADD and the invalidation PUBLISH ride in the same round trip
+        (on a cluster, a batch's SADD follows its MULTI: it lives in another slot)."""
         if not ops:
             return
         prefix = namespace_prefix(namespace)
-        with self._errors():
-            pipe = self._redis().pipeline(transaction=len(ops) > 1)
+        multi = len(ops) > 1
+        register = any(op.value is not None for op in ops)
+        async with self._conn.command() as client:
+            pipe = client.pipeline(transaction=multi)
             for op in ops:
                 self._queue_write(pipe, prefix, op)
-            if any(op.value is not None for op in ops):
+            self._announce(pipe, namespace, list(dict.fromkeys(op.key for op in ops)))
+            if register and not (multi and self.sharded):
                 pipe.sadd(REGISTRY_KEY, namespace)
-            keys = list(dict.fromkeys(op.key for op in ops))
-            pipe.publish(INVALIDATION_CHANNEL, encode_invalidation(self.origin, namespace, keys))
+                register = False
             await pipe.execute()
+            if register:
+                await client.sadd(REGISTRY_KEY, namespace)
 
     # --- namespaces -----------------------------------------------------------
 
     async def list_namespaces(self) -> list[str]:
-        with self._errors():
-            members = cast(set[bytes], await self._redis().smembers(REGISTRY_KEY))
+        async with self._conn.command() as client:
+            members = cast(set[bytes], await client.smembers(REGISTRY_KEY))
         return sorted(m.decode() for m in members)
 
     async def create_namespace(self, namespace: str) -> None:
-        with self._errors():
-            await self._redis().sadd(REGISTRY_KEY, namespace)
+        async with self._conn.command() as client:
+            await client.sadd(REGISTRY_KEY, namespace)
 
     async def delete_namespace(self, namespace: str) -> None:
         prefix = namespace_prefix(namespace)
         index = prefix + b"idx"
-        client = self._redis()
-        with self._errors():
+        async with self._conn.command() as client:
             while True:
                 members = cast(list[bytes], await client.zrange(index, 0, REDIS_DELETE_BATCH - 1))
                 if not members:
@@ -388,28 +407,22 @@ class RedisStore(StoreBase):
                 for member in members:
                     self._queue_write(pipe, prefix, WriteOp(member.decode(), None))
                 await pipe.execute()
-            pipe = client.pipeline(transaction=True)
+            # On a cluster the registry and the namespace are two slots: no MULTI.
+            pipe = client.pipeline(transaction=not self.sharded)
             pipe.srem(REGISTRY_KEY, namespace)
-            pipe.publish(INVALIDATION_CHANNEL, encode_invalidation(self.origin, namespace, None))
+            self._announce(pipe, namespace, None)
             await pipe.execute()
 
     # --- lifecycle ------------------------------------------------------------
 
     async def check(self) -> None:
-        """PING Redis; ``StoreUnavailable`` when it does not answer."""
-        with self._errors():
-            await self._redis().ping()
+        """PING Redis (every primary of a cluster); ``StoreUnavailable`` when it does
+        not answer."""
+        async with self._conn.command() as client:
+            await client.ping()
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:  # pragma: no cover - closing outside a loop
-                return
-            if loop is self._client_loop:
-                with self._errors():
-                    await client.aclose()
+        await self._conn.aclose()
 
 
 async def _slices(data: bytes, chunk_size: int) -> AsyncIterator[bytes]:

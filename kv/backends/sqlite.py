@@ -23,7 +23,8 @@ processes of one host.
   from one snapshot (``_sqlite_stream``).
 - Schema, SQL, URL parsing and error mapping live in ``_sqlite_db``.
 - Nothing touches the disk until the first call: then the folder, the file, WAL mode
-  and the schema are created (``_sqlite_db``).
+  and the schema are created, safely when many processes open one new file at once
+  (``_sqlite_setup``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from pathlib import Path
 
 from kv.backends import _sqlite_db as db
 from kv.backends._sqlite_expiry import Reclaimer
+from kv.backends._sqlite_setup import open_writer
 from kv.backends._sqlite_stream import OneChunk, StreamPool, open_stream
 from kv.backends._sqlite_writer import Writer
 from kv.backends.base import Buffer, Entry, KeyInfo, StoreBase, StreamEntry, WriteOp
@@ -108,7 +110,7 @@ class SQLiteStore(StoreBase):
         # The writer thread must not keep the store alive: it gets plain functions,
         # and a store that is garbage collected without aclose() stops its thread.
         self._writer = Writer(
-            functools.partial(db.open_writer, self.path, busy_timeout, mode),
+            functools.partial(open_writer, self.path, busy_timeout, mode),
             busy_timeout,
             functools.partial(db.translate, path=self.path, busy_timeout=busy_timeout),
             self.url,
@@ -128,6 +130,11 @@ class SQLiteStore(StoreBase):
         """
         path, synchronous, timeout = db.parse_url(url)
         return cls(path, synchronous=synchronous, busy_timeout=timeout, url=url)
+
+    @staticmethod
+    def check_url(url: str) -> None:
+        """``ValueError`` naming what is wrong with ``url`` (no I/O)."""
+        db.parse_url(url)
 
     # --- reads (inline on the loop) --------------------------------------------
 

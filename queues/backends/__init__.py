@@ -32,6 +32,9 @@ _REGISTRY: dict[str, str] = {
     "memory": "queues.backends.memory:MemoryQueueStore",
     "sqlite": "queues.backends.sqlite:SQLiteQueueStore",
     "redis": "queues.backends.redis:RedisQueueStore",
+    "rediss": "queues.backends.redis:RedisQueueStore",
+    "redis+cluster": "queues.backends.redis:RedisQueueStore",
+    "rediss+cluster": "queues.backends.redis:RedisQueueStore",
 }
 
 

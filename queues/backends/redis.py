@@ -33,11 +33,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
-from kv.backends.shared import RedisLoopClient, redact, redis_errors
+from kv.backends.shared import RedisConnection, parse_redis_url
 from queues.backends import _redis_scripts as scripts
 from queues.backends.base import (
     Claim,
@@ -72,16 +71,17 @@ def _fields(flat: Sequence[bytes]) -> dict[bytes, bytes]:
 
 
 class RedisQueueStore(QueueStoreBase):
-    """Queues on Redis: ``redis://host:port/db`` (the KV store's URL).
+    """Queues on Redis: ``redis://host:port/db`` or a Redis Cluster,
+    ``redis+cluster://host:port,...`` (the KV store's URL and connection settings:
+    at most ``max_connections`` calls in flight, ``kv.backends.redis_client``).
 
     >>> store = RedisQueueStore.from_url("redis://127.0.0.1:6379/0")   # no I/O yet
     """
 
     def __init__(self, url: str) -> None:
-        self.url = redact(url)
-        self._url = url
+        self._conn = RedisConnection(parse_redis_url(url))
+        self.url = self._conn.url
         self._consumer = uuid.uuid4().hex  # this store's name in every consumer group
-        self._clients = RedisLoopClient(url)
         self._scripts: dict[str, Any] = {}
         self._scripts_client: Redis | None = None
         # Queues this store registered in REGISTRY_KEY: later sends skip the SADD.
@@ -92,8 +92,9 @@ class RedisQueueStore(QueueStoreBase):
         return cls(url)
 
     def _redis(self) -> Redis:
-        """The client for the running event loop (a pool is bound to one loop)."""
-        return self._clients.get()
+        """The client for the running event loop (a pool is bound to one loop); call
+        it inside ``self._conn.command()``, which bounds the calls in flight."""
+        return cast("Redis", self._conn.client())
 
     def _script(self, source: str) -> Any:
         client = self._redis()
@@ -104,11 +105,8 @@ class RedisQueueStore(QueueStoreBase):
             found = self._scripts[source] = client.register_script(source)
         return found
 
-    def _errors(self) -> AbstractContextManager[None]:
-        return redis_errors(self.url)
-
     async def _run(self, source: str, queue: str, args: Sequence[object]) -> Any:
-        with self._errors():
+        async with self._conn.command():
             return await self._script(source)(keys=queue_keys(queue), args=list(args))
 
     # --- writes -------------------------------------------------------------------
@@ -117,7 +115,7 @@ class RedisQueueStore(QueueStoreBase):
         await self._add(queue, messages, None)
 
     async def _add(self, queue: str, messages: Sequence[NewMessage], now: float | None) -> None:
-        """SEND one batch; the first one of a queue also registers it (same round trip)."""
+        """SEND one batch; the first one of a queue (in this store) also registers it."""
         args: list[object] = [_ms(now) if now is not None else 0]
         for m in messages:
             visible = _ms(now) if now is not None else _ms(m.visible_at)
@@ -125,14 +123,12 @@ class RedisQueueStore(QueueStoreBase):
         if now is None:
             # Sends: "now" is the send time, so an undelayed message goes to the stream.
             args[0] = min(_ms(m.timestamp) for m in messages)
-        if queue in self._registered:
-            await self._run(scripts.SEND, queue, args)
-            return
-        with self._errors():
-            pipe = self._redis().pipeline(transaction=False)
-            await self._script(scripts.SEND)(keys=queue_keys(queue), args=args, client=pipe)
-            pipe.sadd(REGISTRY_KEY, queue)
-            await pipe.execute()
+        await self._run(scripts.SEND, queue, args)
+        if queue not in self._registered:
+            # Its own command, not pipelined with the script: on a cluster the registry
+            # is another slot, and a script cannot be loaded inside a cluster pipeline.
+            async with self._conn.command() as client:
+                await client.sadd(REGISTRY_KEY, queue)
         self._registered.add(queue)
 
     async def claim(
@@ -204,7 +200,7 @@ class RedisQueueStore(QueueStoreBase):
         stream = queue_keys(source)[0]
         moved = 0
         while True:
-            with self._errors():
+            async with self._conn.command():
                 client: Any = self._redis()
                 entries = await client.xrange(stream, "-", "+", count=REDIS_SCAN_BATCH)
             if not entries:
@@ -228,7 +224,7 @@ class RedisQueueStore(QueueStoreBase):
         old: list[bytes] = []
         gone: list[NewMessage] = []
         start = "-"
-        with self._errors():
+        async with self._conn.command():
             while len(old) < limit:
                 entries = await client.xrange(keys[0], start, "+", count=REDIS_SCAN_BATCH)
                 for entry, fields in entries:
@@ -274,7 +270,7 @@ class RedisQueueStore(QueueStoreBase):
     async def counts(self, queue: str, now: float) -> QueueCounts:
         keys = queue_keys(queue)
         client: Any = self._redis()  # redis-py's reply types are unions of everything
-        with self._errors():
+        async with self._conn.command():
             pipe = client.pipeline(transaction=False)
             pipe.exists(keys[0])
             pipe.zcard(keys[1])
@@ -306,18 +302,18 @@ class RedisQueueStore(QueueStoreBase):
         )
 
     async def list_queues(self) -> list[str]:
-        with self._errors():
+        async with self._conn.command():
             members = cast(set[bytes], await self._redis().smembers(REGISTRY_KEY))
         return sorted(m.decode() for m in members)
 
     # --- lifecycle --------------------------------------------------------------------
 
     async def check(self) -> None:
-        with self._errors():
+        async with self._conn.command():
             await self._redis().ping()
 
     async def aclose(self) -> None:
-        await self._clients.aclose()
+        await self._conn.aclose()
 
 
 def _entry_order(entry: bytes) -> tuple[int, int]:

@@ -12,8 +12,8 @@ from kv import KVNamespace, open_store
 from kv.backends import Store
 from runtime.testing import FakeClock
 
-# Every store kind the contract suite runs against.
-STORE_KINDS = ["memory", "sqlite", "redis"]
+# Every store kind the contract suite runs against ("redis-cluster": 3 primaries).
+STORE_KINDS = ["memory", "sqlite", "redis", "redis-cluster"]
 
 START = 1_700_000_000.0  # the fake clock's first reading: epoch seconds, a whole number
 
@@ -26,6 +26,9 @@ def store_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if kind == "redis":
         url: str = request.getfixturevalue("redis_url")
         return url
+    if kind == "redis-cluster":
+        cluster_url: str = request.getfixturevalue("redis_cluster_url")
+        return cluster_url
     raise AssertionError(f"unknown store kind {kind}")
 
 

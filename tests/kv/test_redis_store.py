@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from kv.backends import open_store
 from kv.backends.base import WriteOp
 from kv.backends.redis import RedisStore, _lex_range, namespace_prefix
+from kv.backends.redis_client import unavailable_as_store_error
 from kv.errors import StoreUnavailable
 from kv.invalidation import decode_invalidation
 from kv.limits import (
@@ -395,11 +396,14 @@ def test_redis_error_replies_mapped_to_unavailable_or_raised() -> None:
         rex.ResponseError("NOREPLICAS Not enough good replicas to write."),
     ]
     for exc in unavailable:
-        with pytest.raises(StoreUnavailable), store._errors():
+        with pytest.raises(StoreUnavailable), unavailable_as_store_error(store.url):
             raise exc
-    with pytest.raises(StoreUnavailable, match="READONLY You can't write"), store._errors():
+    with (
+        pytest.raises(StoreUnavailable, match="READONLY You can't write"),
+        unavailable_as_store_error(store.url),
+    ):
         raise unavailable[1]
-    with pytest.raises(rex.ResponseError, match="WRONGTYPE"), store._errors():
+    with pytest.raises(rex.ResponseError, match="WRONGTYPE"), unavailable_as_store_error(store.url):
         raise rex.ResponseError("WRONGTYPE Operation against a key holding the wrong kind")
 
 

@@ -12,7 +12,7 @@ from runtime.testing import FakeClock
 
 __all__ = ["FakeClock"]
 
-STORES = ("memory", "sqlite", "redis")
+STORES = ("memory", "sqlite", "redis", "redis-cluster")  # the cluster: 3 primaries
 
 
 @pytest.fixture
@@ -27,6 +27,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         url = "memory://"
     elif request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/kv.sqlite3"
+    elif request.param == "redis-cluster":
+        url = request.getfixturevalue("redis_cluster_url")
     else:
         url = request.getfixturevalue("redis_url")
     opened = open_queue_store(url)

@@ -24,7 +24,8 @@ def test_open_queue_store_unknown_scheme() -> None:
     with pytest.raises(ValueError) as err:
         open_queue_store("ftp://host/x")
     assert str(err.value) == (
-        "Unknown queue store URL 'ftp://host/x': allowed schemes are memory://, redis://, sqlite://"
+        "Unknown queue store URL 'ftp://host/x': allowed schemes are memory://, redis://, "
+        "redis+cluster://, rediss://, rediss+cluster://, sqlite://"
     )
 
 

@@ -13,8 +13,9 @@ defaults are in ``sites.limits``; spec/sites.md is the behaviour.
 
 from __future__ import annotations
 
+from sites._upload import ProgressCallback
 from sites._walk import HashCache
-from sites.deploy import DeployResult, FileChange, ProgressCallback, deploy
+from sites.deploy import DeployResult, FileChange, deploy
 from sites.errors import DeployError, SiteError
 from sites.handler import AssetHandler
 from sites.manifest import Manifest, ManifestEntry, current_manifest, deploy_generation

@@ -33,6 +33,7 @@ from kv import KVError, operation_budget
 from runtime._body import BodyTooLarge, has_body, read_body, replay, send_httpx
 from runtime._cpu import CpuInterrupt, guarded, guarded_iter
 from runtime._fetch import _current
+from runtime._response_check import InvalidResponse, response_problem
 from runtime.context import Context
 from runtime.errorpage import Mode, error_response, wants_html
 from runtime.errors import LimitExceeded
@@ -257,6 +258,9 @@ class EdgeworksApp:
 
     async def _send(self, result: Any, scope: Scope, receive: Receive, send: Send) -> int:
         if type(result) in _PLAIN_RESPONSES:  # the common case: nothing can fail midway
+            problem = response_problem(result.status_code, result.raw_headers)
+            if problem is not None:
+                return await self._send_invalid(problem, scope, receive, send)
             await result(scope, receive, send)
             return int(result.status_code)
         started = False
@@ -266,6 +270,17 @@ class EdgeworksApp:
             started = True
             await send(message)
 
+        httpx = sys.modules.get("httpx")
+        if isinstance(result, Response):
+            problem = response_problem(result.status_code, result.raw_headers)
+        elif httpx is not None and isinstance(result, httpx.Response):
+            problem = response_problem(result.status_code, result.headers.raw)
+            if problem is not None:
+                await result.aclose()
+        else:
+            problem = None
+        if problem is not None:
+            return await self._send_invalid(problem, scope, receive, send)
         try:
             if isinstance(result, Response):
                 if isinstance(result, StreamingResponse) and not isinstance(
@@ -276,7 +291,6 @@ class EdgeworksApp:
                     )
                 await result(scope, receive, tracked_send)
                 return result.status_code
-            httpx = sys.modules.get("httpx")
             if httpx is not None and isinstance(result, httpx.Response):
                 return await send_httpx(result, tracked_send)
             error = TypeError(MSG_BAD_RETURN.format(type=type(result).__name__))
@@ -303,6 +317,15 @@ class EdgeworksApp:
             response = self._exception_response(exc, scope)
             await response(scope, receive, send)
             return response.status_code
+
+    async def _send_invalid(self, problem: str, scope: Scope, receive: Receive, send: Send) -> int:
+        """A 500 instead of a response the server cannot send (the connection stays usable)."""
+        logger.error("%s %s: invalid response: %s", scope["method"], scope["path"], problem)
+        response = error_response(
+            InvalidResponse(problem), mode=self.mode, html_ok=wants_html(scope["headers"])
+        )
+        await response(scope, receive, send)
+        return response.status_code
 
     async def _internal(self, path: str, scope: Scope, receive: Receive, send: Send) -> int:
         if path == HEALTH_PATH:

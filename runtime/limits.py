@@ -53,6 +53,14 @@ MSG_BAD_RETURN = (
     "handle_request returned {type}; it must return a starlette Response "
     "(any subclass) or an httpx.Response from fetch()"
 )
+MSG_BAD_STATUS = "handle_request returned status {status!r}; a status must be 100-599"
+MSG_BAD_HEADER_NAME = (
+    "handle_request returned a header named {name!r}, which is not a valid header name"
+)
+MSG_BAD_HEADER_VALUE = (
+    "handle_request returned header {name!r} with value {value!r}: header values may not "
+    "contain CR, LF or other control characters"
+)
 MSG_INTERNAL_ERROR = "Internal Server Error"  # serve: generic body, traceback in the log
 MSG_STORE_UNAVAILABLE = "Store unavailable"  # 503 body for KVError 503
 MSG_NOT_FOUND = "Not Found"

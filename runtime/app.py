@@ -38,6 +38,7 @@ from runtime.access_log import AccessLog
 from runtime.context import Context
 from runtime.errorpage import Mode, error_response, wants_html
 from runtime.errors import LimitExceeded
+from runtime.forward import forward
 from runtime.host import WorkerHost
 from runtime.limits import (
     DEV_PATH_PREFIX,
@@ -252,7 +253,7 @@ class EdgeworksApp:
                     origin,
                 )
                 try:
-                    return await self.host.fetcher.forward(request, origin, body)
+                    return await forward(request, origin, fetch=self.host.fetcher.fetch, body=body)
                 except Exception as forward_exc:
                     logger.error("forwarding to origin failed", exc_info=forward_exc)
                     exc = forward_exc

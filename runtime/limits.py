@@ -30,12 +30,13 @@ ACCESS_LOG_FLUSH_S = 0.1  # s an access-log line may wait in the buffer before i
 ACCESS_LOG_MAX_LINES = 1000  # buffered access-log lines that force a write at once
 HEALTH_PATH = "/__edgeworks/health"  # answers 200 in serve and dev
 DEV_PATH_PREFIX = "/__edgeworks/"  # everything else below it is dev-only (404 in serve)
-HOP_BY_HOP_HEADERS = frozenset(  # never copied between an origin response and ours
+HOP_BY_HOP_HEADERS = frozenset(  # never forwarded either way (RFC 9110 §7.6.1)
     {
         "connection",
         "keep-alive",
         "proxy-authenticate",
         "proxy-authorization",
+        "proxy-connection",
         "te",
         "trailer",
         "transfer-encoding",

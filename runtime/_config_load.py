@@ -24,6 +24,7 @@ from pydantic import BaseModel
 
 from runtime._config_errors import SourceMap, show
 from runtime.errors import ConfigError
+from runtime.limits import MSG_CONFIG_TOO_DEEP
 
 CONFIG_FILENAME = "edgeworks.toml"
 ENV_PREFIX = (
@@ -81,9 +82,12 @@ def read_toml(file: Path, model: type[BaseModel], *, base: Path, state_dir: Path
         raise ConfigError(f"{label}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = tomllib.loads(text)
+        check_unknown_keys(data, model, label)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(_toml_message(label, str(exc))) from None
-    check_unknown_keys(data, model, label)
+    except RecursionError:
+        # The parser recurses once per level of arrays/tables inside each other.
+        raise ConfigError(f"{label}: {MSG_CONFIG_TOO_DEEP}") from None
     layer = Layer()
     for key, value in data.items():
         if isinstance(value, dict) and value:

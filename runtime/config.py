@@ -391,6 +391,8 @@ def load_config(
     data["root"] = root
     try:
         return Config.model_validate(data)
+    except RecursionError:
+        raise ConfigError(f"{file_label}: {limits.MSG_CONFIG_TOO_DEEP}") from None
     except Exception as exc:  # pydantic ValidationError -> one line per the contract
         raise ConfigError(format_validation_error(exc, sources)) from None
 

@@ -64,6 +64,10 @@ MSG_BAD_HEADER_VALUE = (
     "handle_request returned header {name!r} with value {value!r}: header values may not "
     "contain CR, LF or other control characters"
 )
+MSG_CONFIG_TOO_DEEP = (
+    "invalid TOML: values are nested too deeply (arrays or tables inside each other "
+    "hundreds of levels deep); flatten them"
+)
 MSG_INTERNAL_ERROR = "Internal Server Error"  # serve: generic body, traceback in the log
 MSG_STORE_UNAVAILABLE = "Store unavailable"  # 503 body for KVError 503
 MSG_NOT_FOUND = "Not Found"

@@ -92,4 +92,7 @@ MSG_POINTER_MOVED = (
     "the live version changed while this deploy ran (from v{expected} to v{found}): "
     "its new version was not published; run the deploy again"
 )
-MSG_BAD_NAME_BYTES = "{path}: file name is not valid UTF-8; rename it (skipped)"
+MSG_NOT_UTF8 = (
+    "{path}: file name is not valid UTF-8 (KV keys and URLs are UTF-8); "
+    "rename it or exclude it in .assetsignore"
+)

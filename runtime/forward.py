@@ -89,6 +89,7 @@ def upstream_headers(
 
 def upstream_url(request: Request, base: str) -> str:
     """``base`` + the request's raw path and query (percent-encoding kept as sent)."""
+    base = base.rstrip("/")
     raw_path = request.scope.get("raw_path")
     path = raw_path.decode("latin-1") if raw_path else request.url.path
     query = request.scope.get("query_string", b"").decode("latin-1")
@@ -121,7 +122,7 @@ async def forward(
     unread: returned from a handler, the runtime streams it to the client.
     """
     if fetch is None:
-        from runtime._fetch import fetch as runtime_fetch
+        from runtime.context import fetch as runtime_fetch
 
         fetch = runtime_fetch
     kwargs: dict[str, Any] = {

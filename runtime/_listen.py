@@ -77,7 +77,7 @@ def configure_logging(logger_name: str | None = None) -> None:
 def uvicorn_config(app: Any, *, graceful_shutdown_s: int, **options: Any) -> Any:
     """A ``uvicorn.Config`` for ``app``; ``options`` are the server's own (loop, http, ...).
 
-    Both servers write their own access line (``GET /path 200 1.8ms``) and set
+    Both servers write their own access line (``runtime.access_log``) and set
     up logging themselves, and run the app's lifespan (startup, drain on exit).
     """
     import uvicorn

@@ -27,7 +27,7 @@ def register(sub: Subparsers) -> None:
         "--access-log",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="one line per request: GET /path 200 1.8ms (default: on)",
+        help="one line per request: 127.0.0.1 GET /path 200 12 1.8ms (default: on)",
     )
     parser.set_defaults(func=_run_serve)
 

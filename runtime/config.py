@@ -210,6 +210,10 @@ class LimitsConfig(_Model):
     subrequests: StrictInt = Field(default=limits.DEFAULT_SUBREQUESTS, ge=0)
     max_body_bytes: StrictInt = Field(default=limits.DEFAULT_MAX_BODY_BYTES, gt=0)
     drain_ms: StrictInt = Field(default=limits.DEFAULT_DRAIN_MS, ge=0)
+    max_header_bytes: StrictInt = Field(default=limits.DEFAULT_MAX_HEADER_BYTES, ge=1024)
+    max_headers: StrictInt = Field(default=limits.DEFAULT_MAX_HEADERS, gt=0)
+    header_timeout_ms: StrictInt = Field(default=limits.DEFAULT_HEADER_TIMEOUT_MS, gt=0)
+    max_connections: StrictInt = Field(default=limits.DEFAULT_MAX_CONNECTIONS, gt=0)
 
 
 # --- the whole file -----------------------------------------------------------------

@@ -12,6 +12,10 @@ DEFAULT_WALL_MS = 30_000  # ms a whole request may take
 DEFAULT_SUBREQUESTS = 50  # fetch() calls per request
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024  # bytes of request body (100 MiB)
 DEFAULT_DRAIN_MS = 30_000  # ms pending wait_until work may run at shutdown
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024  # bytes of request line + headers per request (431 over it)
+DEFAULT_MAX_HEADERS = 100  # header fields per request (431 over it)
+DEFAULT_HEADER_TIMEOUT_MS = 10_000  # ms a request's head may take to arrive; then the socket closes
+DEFAULT_MAX_CONNECTIONS = 1000  # open connections per process; requests over it get 503
 
 # --- local state ---------------------------------------------------------------
 STATE_DIR = ".edgeworks/state"  # local state (the default SQLite store), under the project root
@@ -68,6 +72,10 @@ MSG_CONFIG_TOO_DEEP = (
     "invalid TOML: values are nested too deeply (arrays or tables inside each other "
     "hundreds of levels deep); flatten them"
 )
+MSG_HEADER_TOO_LARGE = (
+    "request line and headers over the {limit} byte limit ([limits] max_header_bytes)"
+)
+MSG_HEADER_FIELDS = "more than {limit} header fields ([limits] max_headers)"
 MSG_INTERNAL_ERROR = "Internal Server Error"  # serve: generic body, traceback in the log
 MSG_STORE_UNAVAILABLE = "Store unavailable"  # 503 body for KVError 503
 MSG_NOT_FOUND = "Not Found"

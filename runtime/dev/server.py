@@ -343,7 +343,8 @@ class DevServer:
         self.port = int(sock.getsockname()[1])
         try:
             app = await self.setup()
-            server = make_server(server_config(app), self._on_exit)
+            limits = self.config.limits if self.config is not None else None
+            server = make_server(server_config(app, limits), self._on_exit)
         except BaseException:
             sock.close()
             await self._close()

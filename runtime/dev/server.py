@@ -38,7 +38,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from runtime._listen import configure_logging, make_server, url_of
 from runtime.dev.generations import GenerationReaper
-from runtime.dev.pages import LIVE_RELOAD_PATH, LiveReload, inject_live_reload
+from runtime.dev.pages import (
+    LIVE_RELOAD_PATH,
+    LiveReload,
+    always_revalidate,
+    inject_live_reload,
+)
 from runtime.dev.plan import ChangeKind, WatchPlan
 from runtime.dev.project import (
     DevOptions,
@@ -300,6 +305,7 @@ class DevServer:
         app = self.reaper
         if self._live_reload_enabled(config):
             app = inject_live_reload(app)
+        app = always_revalidate(app)  # an edited asset reaches the (re)loaded page
         if self.locations is not None:  # H6: X-Edgeworks-Location in and out
             app = self.locations.wrap(app)
         return app

@@ -21,8 +21,6 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from runtime.limits import DEFAULT_MAX_CONNECTIONS
-
 if TYPE_CHECKING:
     from runtime.config import LimitsConfig
 
@@ -88,17 +86,15 @@ def uvicorn_config(
     up logging themselves, and run the app's lifespan (startup, drain on exit).
     Both run the bounded HTTP protocols of ``runtime._protocol`` with ``[limits]``
     ``max_header_bytes``, ``max_headers`` and ``header_timeout_ms``, and
-    ``max_connections`` as uvicorn's ``limit_concurrency`` (503 over it).
+    ``max_connections`` (below the fd limit): past it the connection that waited
+    longest for a request head is closed, or, when none waits, uvicorn's
+    ``limit_concurrency`` answers 503.
     """
     import uvicorn
 
     from runtime._protocol import WireLimits, protocol_class
 
-    wire = WireLimits()
-    max_connections = DEFAULT_MAX_CONNECTIONS
-    if limits is not None:
-        wire = WireLimits(limits.max_header_bytes, limits.max_headers, limits.header_timeout_ms)
-        max_connections = limits.max_connections
+    wire = WireLimits.from_limits(limits)
     config = uvicorn.Config(
         app,
         lifespan="on",
@@ -106,7 +102,9 @@ def uvicorn_config(
         access_log=False,
         timeout_graceful_shutdown=graceful_shutdown_s,
         http=protocol_class(options.pop("http", "auto")),
-        limit_concurrency=max_connections,
+        # uvicorn answers 503 once this many are open, counting the new one: the
+        # protocols first close a slow client to make room (runtime._protocol).
+        limit_concurrency=wire.max_connections + 1,
         h11_max_incomplete_event_size=wire.max_header_bytes,
         **options,
     )

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import resource
+from dataclasses import dataclass, replace
 from typing import Any
 
 import h11
@@ -33,8 +34,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from runtime.limits import (
     DEFAULT_HEADER_TIMEOUT_MS,
+    DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_HEADERS,
+    FD_RESERVE,
     MSG_HEADER_FIELDS,
     MSG_HEADER_TOO_LARGE,
 )
@@ -51,6 +54,33 @@ class WireLimits:
     max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     max_headers: int = DEFAULT_MAX_HEADERS
     header_timeout_ms: int = DEFAULT_HEADER_TIMEOUT_MS
+    max_connections: int = DEFAULT_MAX_CONNECTIONS  # already capped by the fd limit
+
+    @classmethod
+    def from_limits(cls, limits: Any | None) -> WireLimits:
+        """From ``[limits]`` (``None``: defaults), ``max_connections`` kept below the
+        process's file-descriptor limit (``fd_budget``)."""
+        wire = (
+            cls()
+            if limits is None
+            else cls(
+                limits.max_header_bytes,
+                limits.max_headers,
+                limits.header_timeout_ms,
+                limits.max_connections,
+            )
+        )
+        return replace(wire, max_connections=min(wire.max_connections, fd_budget()))
+
+
+def fd_budget() -> int:
+    """Connections this process can hold: its descriptor limit minus a reserve for the
+    store, files and logs. Past the limit, libuv's accept drops new connections at once
+    (its EMFILE handling), normal clients included; the cap keeps it from getting there."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return DEFAULT_MAX_CONNECTIONS
+    return max(1, soft - FD_RESERVE)
 
 
 def _limits_of(config: Any) -> WireLimits:
@@ -72,6 +102,35 @@ class _HeadGuard:
         self._head_timer: asyncio.TimerHandle | None = None
         self._rejected = False
         self._heads = 0  # heads received whole on this connection
+        self._head_since = 0.0  # loop time the connection started waiting for a head
+
+    connections: set[Any]
+    cycle: Any
+
+    def _waiting_for_head(self) -> bool:
+        """Open, between responses, and no head (or part of one) being processed."""
+        return (
+            self._in_head()
+            and not self.transport.is_closing()
+            and (self.cycle is None or self.cycle.response_complete)
+        )
+
+    def _make_room(self) -> None:
+        """Over ``max_connections``: close the connection that has waited longest for a
+        request head (a slow or idle client), so a new client is served, not refused."""
+        if len(self.connections) <= self._wire.max_connections:
+            return
+        oldest: _HeadGuard | None = None
+        for conn in self.connections:
+            if conn is self or not isinstance(conn, _HeadGuard) or not conn._waiting_for_head():
+                continue
+            if oldest is None or conn._head_since < oldest._head_since:
+                oldest = conn
+        if oldest is not None:
+            oldest._cancel_head_timer()
+            oldest.transport.close()
+            # Not counted from now on (its connection_lost comes one loop turn later).
+            self.connections.discard(oldest)
 
     def _in_head(self) -> bool:
         raise NotImplementedError
@@ -152,7 +211,9 @@ class BoundedHttpToolsProtocol(_HeadGuard, HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._head_since = self.loop.time()
         self._start_head_timer()
+        self._make_room()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
@@ -183,6 +244,7 @@ class BoundedHttpToolsProtocol(_HeadGuard, HttpToolsProtocol):
         if self._rejected:
             return
         self._awaiting_head = True  # what comes next is the next request's head
+        self._head_since = self.loop.time()
         super().on_message_complete()
 
 
@@ -206,7 +268,9 @@ class BoundedH11Protocol(_HeadGuard, H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._head_since = self.loop.time()
         self._start_head_timer()
+        self._make_room()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()

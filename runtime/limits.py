@@ -15,7 +15,8 @@ DEFAULT_DRAIN_MS = 30_000  # ms pending wait_until work may run at shutdown
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024  # bytes of request line + headers per request (431 over it)
 DEFAULT_MAX_HEADERS = 100  # header fields per request (431 over it)
 DEFAULT_HEADER_TIMEOUT_MS = 10_000  # ms a request's head may take to arrive; then the socket closes
-DEFAULT_MAX_CONNECTIONS = 1000  # open connections per process; requests over it get 503
+DEFAULT_MAX_CONNECTIONS = 1000  # open connections per process (then the oldest slow one goes)
+FD_RESERVE = 64  # file descriptors per process kept for the store, files and logs
 
 # --- local state ---------------------------------------------------------------
 STATE_DIR = ".edgeworks/state"  # local state (the default SQLite store), under the project root

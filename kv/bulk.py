@@ -24,7 +24,7 @@ from typing import Any
 
 from kv import _validate as V
 from kv import limits as L
-from kv._namespace import KVNamespace, _store_errors
+from kv._namespace import KVNamespace, store_errors
 from kv.backends.base import WriteOp
 from kv.errors import BulkFileError, KVError
 
@@ -226,7 +226,7 @@ async def write_batch(ns: KVNamespace, ops: Sequence[WriteOp]) -> None:
     store is down); the namespace's edge cache, if any, forgets the keys."""
     if not ops:
         return
-    with _store_errors(L.OP_PUT if any(o.value is not None for o in ops) else L.OP_DELETE):
+    with store_errors(L.OP_PUT if any(o.value is not None for o in ops) else L.OP_DELETE):
         await ns.store.write_batch(ns.id, ops)
     if ns.cache is not None:
         for op in ops:

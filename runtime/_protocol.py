@@ -88,8 +88,9 @@ def _limits_of(config: Any) -> WireLimits:
     return limits if isinstance(limits, WireLimits) else WireLimits()
 
 
-class _HeadGuard:
-    """The counting, the 431 and the deadline, shared by both protocols."""
+class _HeadGuard(asyncio.Protocol):
+    """The counting, the 431, the deadline and the room at the cap, shared by both
+    protocols (first in their bases, so these methods wrap uvicorn's)."""
 
     transport: asyncio.Transport
     client: tuple[str, int] | None
@@ -131,6 +132,20 @@ class _HeadGuard:
             oldest.transport.close()
             # Not counted from now on (its connection_lost comes one loop turn later).
             self.connections.discard(oldest)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._head_since = self.loop.time()
+        self._start_head_timer()
+        self._make_room()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._rejected:
+            self._guarded_feed(data)
 
     def _in_head(self) -> bool:
         raise NotImplementedError
@@ -209,20 +224,6 @@ class BoundedHttpToolsProtocol(_HeadGuard, HttpToolsProtocol):
     def _feed(self, data: bytes) -> None:
         HttpToolsProtocol.data_received(self, data)
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._head_since = self.loop.time()
-        self._start_head_timer()
-        self._make_room()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
-        super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        if not self._rejected:
-            self._guarded_feed(data)
-
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_fields += 1
         super().on_header(name, value)
@@ -265,20 +266,6 @@ class BoundedH11Protocol(_HeadGuard, H11Protocol):
         H11Protocol.data_received(self, data)
         if was_in_head and not self._in_head():
             self._head_done()
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._head_since = self.loop.time()
-        self._start_head_timer()
-        self._make_room()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
-        super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        if not self._rejected:
-            self._guarded_feed(data)
 
 
 def protocol_class(http: str) -> type[asyncio.Protocol]:

@@ -1,4 +1,4 @@
-"""``edgeworks serve``: the production server (spec/dev.md §3).
+"""``edgeworks serve``: the production server (docs/runtime.md).
 
 The parent process validates everything before it binds: config (a
 ``ConfigError`` exits 2), the worker (``WorkerLoadError`` exits 1) and the
@@ -112,7 +112,7 @@ def build_app(
     lock = _CronLock(options.cron_lock)
     retry: list[asyncio.Future[None]] = []
 
-    # H6: pub/sub cache invalidation between locations ([kv] invalidation = "pubsub").
+    # Pub/sub cache invalidation between locations ([kv] invalidation = "pubsub").
     invalidators: list[Any] = []
 
     async def startup() -> None:
@@ -128,7 +128,7 @@ def build_app(
             retry.append(asyncio.ensure_future(_retry_cron_lock(lock, cron)))
 
     async def shutdown() -> None:
-        for invalidator in invalidators:  # H6: stop listening before the store closes
+        for invalidator in invalidators:  # stop listening before the store closes
             await invalidator.aclose()
         for task in retry:
             task.cancel()
@@ -221,7 +221,7 @@ def run_serve(options: ServeOptions) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    # H6: [kv] invalidation = "pubsub" needs a Redis store; say so before binding.
+    # [kv] invalidation = "pubsub" needs a Redis store; say so before binding.
     from kv.invalidation import check_invalidation
 
     try:

@@ -31,7 +31,7 @@ from sites import limits
 from sites.errors import DeployError
 
 if TYPE_CHECKING:
-    from kv import Store
+    from kv.backends import Store
 
 logger = logging.getLogger("edgeworks.sites")
 

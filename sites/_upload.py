@@ -13,7 +13,8 @@ from sites._walk import SourceFile, hash_bytes, hashed_key, read_file
 from sites.errors import DeployError
 
 if TYPE_CHECKING:
-    from kv import KVNamespace, WriteOp
+    from kv import KVNamespace
+    from kv.backends import WriteOp
 
 #: ``progress(phase, done, total)``; phase is ``"hash"`` or ``"upload"``. Called from a
 #: worker thread while hashing.
@@ -45,7 +46,7 @@ async def upload_assets(
     progress: ProgressCallback | None,
 ) -> None:
     """Write the asset under each of ``keys`` (read from ``sources[key]``)."""
-    from kv import WriteOp
+    from kv.backends import WriteOp
     from kv.bulk import write_batch
 
     total = len(keys)

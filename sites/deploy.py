@@ -1,6 +1,6 @@
 """``sites.deploy``: put a folder into a KV namespace and switch the site to it atomically.
 
-Order of work (spec/sites.md §1)::
+Order of work (docs/sites.md, "Deploying")::
 
     walk + filter + limits -> hash (threads) -> list what KV holds -> upload what is missing
     (batched, concurrent) -> write manifest v<N> -> ONE write switches the pointer
@@ -47,6 +47,10 @@ from sites.manifest import (
 
 if TYPE_CHECKING:
     from kv import KVNamespace
+
+# HashCache lives with the walk, ProgressCallback with the upload; both are public here,
+# beside the deploy that takes them.
+__all__ = ["DeployResult", "FileChange", "HashCache", "ProgressCallback", "deploy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +238,7 @@ async def deploy(
         )
 
     direct = namespace.without_cache()
-    planned = await _plan(direct, entries, warnings, options)
+    planned = await _plan(direct, entries, warnings, options, with_stale=dry_run)
     if dry_run or not planned.changes_anything:
         return replace(planned, dry_run=dry_run)
     async with DeployLease(namespace.store, namespace.id, wait=lease_wait) as lease:
@@ -322,14 +326,21 @@ async def _plan(
     entries: dict[str, ManifestEntry],
     warnings: list[str],
     options: _Options,
+    *,
+    with_stale: bool,
 ) -> DeployResult:
-    """What a deploy would upload and delete (the dry run); writes nothing."""
+    """What a deploy would upload (and, ``with_stale``, delete: the dry run); writes
+    nothing. A real deploy looks again under the lease: this look only spares an
+    unchanged redeploy the lease."""
     state = await _read_state(direct)
     new = _manifest(max(state.versions, default=0) + 1, entries, warnings, options)
     missing, changes, uploaded, unchanged = _changes(entries, state.existing_assets)
     if _unchanged(state, new, missing):
         assert state.current is not None
         return DeployResult(0, unchanged, 0, state.current.version, warnings, changes)
+    if not with_stale:
+        result = DeployResult(uploaded, unchanged, 0, new.version, warnings, changes)
+        return replace(result, publishes=True)
     published = _published(state.pointer, new.version)
     known = {new.version: new}
     if state.current is not None:
@@ -365,7 +376,7 @@ async def _publish(
     progress: ProgressCallback | None,
 ) -> DeployResult:
     """Upload, publish and clean up, holding the site's deploy lease throughout."""
-    from kv import WriteOp
+    from kv.backends import WriteOp
     from kv.bulk import write_batch
 
     state = await _read_state(direct)
@@ -414,7 +425,10 @@ async def _publish(
     await lease.check()
     live = await read_pointer(direct)
     kept = (live.published if live is not None else new_pointer.published)[: options.keep]
-    stale = await _stale_assets(state.existing_assets, direct, kept, {new.version: new})
+    known = {new.version: new}
+    if state.current is not None:
+        known[state.current.version] = state.current  # read under this lease: still true
+    stale = await _stale_assets(state.existing_assets, direct, kept, known)
     old_manifests = sorted(
         manifest_key(v)
         for v in state.versions

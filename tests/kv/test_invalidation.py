@@ -44,6 +44,15 @@ async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 3.0
         await asyncio.sleep(0.01)
 
 
+async def _applied(location: Location, count: int) -> None:
+    """Wait until ``location`` has applied ``count`` messages from other locations."""
+
+    async def applied() -> bool:
+        return location.invalidator.applied >= count
+
+    await _eventually(applied)
+
+
 @pytest.fixture
 async def locations(redis_url: str) -> AsyncIterator[tuple[Location, Location]]:
     made = []
@@ -88,6 +97,9 @@ async def test_pubsub_other_location_sees_write_without_clock_moving(
 ) -> None:
     a, b = locations
     await a.ns.put("k", "old")
+    # The first put's own message must reach B before B caches "old": arriving later,
+    # it would (rightly) evict B's fresh copy and the HIT below would be a MISS.
+    await _applied(b, 1)
     assert await b.ns.get("k") == "old"
     assert (await b.ns.get_with_metadata("k")).cache_status == "HIT"
     await a.ns.put("k", "new")
@@ -96,7 +108,7 @@ async def test_pubsub_other_location_sees_write_without_clock_moving(
         return await b.ns.get("k") == "new"
 
     await _eventually(b_sees_new)
-    assert b.invalidator.applied >= 1
+    assert b.invalidator.applied >= 2
     assert a.invalidator.applied == 0  # A ignores its own messages and keeps its copy
     assert (await a.ns.get_with_metadata("k")).cache_status == "HIT"
 
@@ -125,6 +137,7 @@ async def test_pubsub_lost_subscription_resubscribes_and_clears_cache(
 ) -> None:
     a, b = locations
     await a.ns.put("k", "v1")
+    await _applied(b, 1)  # else v1's own message may evict B's copy after the read below
     assert await b.ns.get("k") == "v1"
     assert len(b.cache) == 1
     admin = aioredis.Redis.from_url(redis_url)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kv import KVNamespace, Store
+from kv import KVNamespace
+from kv.backends import Store
 from runtime.testing import FakeClock
 from sites import DeployError, current_manifest, deploy, limits
 from sites._lease import DeployLease, LeaseRecord, next_version

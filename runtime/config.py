@@ -52,6 +52,7 @@ from runtime._config_load import (
     read_toml,
     resolve_store_url,
 )
+from runtime._config_queues import QueuesConfig
 from runtime.errors import ConfigError
 from sites.limits import (
     DEFAULT_CACHE_CONTROL,
@@ -214,6 +215,7 @@ class LimitsConfig(_Model):
     max_headers: StrictInt = Field(default=limits.DEFAULT_MAX_HEADERS, gt=0)
     header_timeout_ms: StrictInt = Field(default=limits.DEFAULT_HEADER_TIMEOUT_MS, gt=0)
     max_connections: StrictInt = Field(default=limits.DEFAULT_MAX_CONNECTIONS, gt=0)
+    queue_wall_ms: StrictInt = Field(default=limits.DEFAULT_QUEUE_WALL_MS, gt=0)
 
 
 # --- the whole file -----------------------------------------------------------------
@@ -240,6 +242,7 @@ class Config(_Model):
     kv: KVConfig = KVConfig()
     triggers: TriggersConfig = TriggersConfig()
     limits: LimitsConfig = LimitsConfig()
+    queues: QueuesConfig = QueuesConfig()
     secrets: dict[StrictStr, StrictStr] = Field(default_factory=dict)
 
     @field_validator("origin")
@@ -270,11 +273,15 @@ class Config(_Model):
             (f"kv_namespaces[{i}].binding", b.binding) for i, b in enumerate(self.kv_namespaces)
         ]
         named += [(f"secrets.{n}", n) for n in self.secrets]
+        named += [
+            (f"queues.producers[{i}].binding", p.binding)
+            for i, p in enumerate(self.queues.producers)
+        ]
         for where, name in named:
             if name in seen:
                 raise ValueError(
                     f"binding name {name!r} of {where} is already used by {seen[name]}: binding "
-                    "names must be unique across vars, secrets and kv_namespaces"
+                    "names must be unique across vars, secrets, kv_namespaces and queues.producers"
                 )
             seen[name] = where
         return self

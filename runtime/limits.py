@@ -17,6 +17,7 @@ DEFAULT_MAX_HEADERS = 100  # header fields per request (431 over it)
 DEFAULT_HEADER_TIMEOUT_MS = 10_000  # ms a request's head may take to arrive; then the socket closes
 DEFAULT_MAX_CONNECTIONS = 1000  # open connections per process (then the oldest slow one goes)
 FD_RESERVE = 64  # file descriptors per process kept for the store, files and logs
+DEFAULT_QUEUE_WALL_MS = 900_000  # ms one queue batch (handler + wait_until) may take (15 min)
 
 # --- local state ---------------------------------------------------------------
 STATE_DIR = ".edgeworks/state"  # local state (the default SQLite store), under the project root
@@ -111,6 +112,20 @@ MSG_SCHEDULED_ARITY = (
     "{file}:{line}: scheduled takes {count} positional parameters; "
     "it must take 1, 2 or 3 of (event, env, ctx)"
 )
+MSG_QUEUE_NOT_ASYNC = (
+    "{file}:{line}: queue must be a coroutine function (async def queue(batch, env, ctx))"
+)
+MSG_QUEUE_ARITY = (
+    "{file}:{line}: queue takes {count} positional parameters; "
+    "it must take 1, 2 or 3 of (batch, env, ctx)"
+)
+MSG_NO_QUEUE = (
+    "{file}: no queue function, but [[queues.consumers]] consumes {queues}; "
+    "define async def queue(batch, env, ctx)"
+)
+MSG_QUEUE_WALL_EXCEEDED = (
+    "Queue consumer exceeded its wall time limit of {limit} ms ([limits] queue_wall_ms)"
+)
 MSG_NO_SCHEDULED = "{file}: no scheduled function; define async def scheduled(event, env, ctx)"
 MSG_UNMOCKED_FETCH = (
     "WorkerClient: outbound fetch to {url} is not mocked; pass "
@@ -139,4 +154,5 @@ INIT_TEMPLATES = (
     "hello",
     "counter",
     "site",
+    "queue",
 )  # `edgeworks init --template` choices; first is the default

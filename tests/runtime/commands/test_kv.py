@@ -122,6 +122,7 @@ def test_cli_key_put_rejects_bad_input(project: Path, capsys: pytest.CaptureFixt
         ([*base, "k" * (MAX_KEY_BYTES + 1), "v"], 1, "414 UTF-8 encoded length of 513"),
         ([*base, "k", "v", "--metadata", "{nope"], 2, "--metadata must be valid JSON"),
         ([*base, "k", "v", "--metadata", "[1]"], 2, "--metadata must be a JSON object"),
+        ([*base, "k", "v", "--metadata", "[" * 100_000], 2, "--metadata must be valid JSON"),
         ([*base, "k"], 2, "exactly one of VALUE or --path"),
         ([*base, "k", "v", "--path", "x"], 2, "exactly one of VALUE or --path"),
         ([*base, "k", "--path", "missing.bin"], 2, "--path 'missing.bin': no such file"),

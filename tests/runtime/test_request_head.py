@@ -187,54 +187,69 @@ def test_a_client_streaming_a_huge_header_does_not_slow_others(
     port = free_port()
     proc = edgeworks("serve", "--port", str(port), "--no-access-log", cwd=tmp_path)
     attacker: Proc | None = None
+    idle: list[float] = []  # the p99 of each idle window
+    attacked: list[float] = []  # the p99 of each window in which an attack started
     try:
         proc.wait_for("Listening on")
-        _poll_health(port, 50)  # warm up
-        idle = _poll_health(port, 1000)
-        rss_before = _rss_mib(proc.pid)
         # Its own process: in this one it would compete with the poller for the GIL.
         attacker = Proc([sys.executable, "-c", ATTACKER, str(port)])
-        attacker.wait_for("attacking")
-        attacked = _poll_health(port, 1000)
+        attacker.wait_for("ready")
+        _poll_health(port, 50)  # warm up
+        rss_before = _rss_mib(proc.pid)
+        # Idle and attacked windows alternate, so load from elsewhere on this shared
+        # box falls on both alike (two back-to-back idle windows alone differ by more
+        # than 2x in p99 about one time in three), and the median of the windows' p99s
+        # is compared, so one burst of outside load in one window cannot decide.
+        for _ in range(ROUNDS):
+            idle.append(_p99(_poll_health(port, POLLS)))
+            attacker.signal(signal.SIGUSR1)  # one connection starts its 200 MB header
+            attacked.append(_p99(_poll_health(port, POLLS)))
         rss_during = _rss_mib(proc.pid)
         attacker.signal(signal.SIGTERM)
-        attacker.wait_for(r"^connections (\d+) whole (\d+)")
+        attacker.wait_for(r"^attacks (\d+) cut (\d+) whole (\d+)", timeout=30)
     finally:
         if attacker is not None:
             attacker.stop()
         proc.stop()
-    found = re.search(r"connections (\d+) whole (\d+)", attacker.output)
+    found = re.search(r"attacks (\d+) cut (\d+) whole (\d+)", attacker.output)
     assert found is not None
-    connections, whole = int(found[1]), int(found[2])
-    assert connections > 1, "the attacker was never cut off"
-    assert whole == 0  # every connection was cut off long before its 200 MB went out
-    assert _p99(attacked) <= 2 * _p99(idle), (_p99(idle), _p99(attacked))
+    attacks, cut, whole = int(found[1]), int(found[2]), int(found[3])
+    assert attacks == ROUNDS and cut == ROUNDS, attacker.output  # each was cut off
+    assert whole == 0  # long before its 200 MB went out
+    p99_idle, p99_attacked = statistics.median(idle), statistics.median(attacked)
+    assert p99_attacked <= 2 * p99_idle, (idle, attacked)
     assert rss_during - rss_before < 20, (rss_before, rss_during)
 
 
-# One client streams a header value in 64 KiB writes, up to 200 MB per connection (what
-# stalled the server before); cut off, it comes back 20 ms later. (Reconnecting at full
-# speed would measure a connection flood, which no header limit is about.)
+ROUNDS = 10
+# Health requests per window. Accepting and closing any connection costs the server
+# ~0.3-0.7 ms, hostile head or not (the same for a plain GET, measured from
+# /proc/PID/stat), and can delay the poll or two that arrive meanwhile: with one attack
+# per window of 600 polls that stays under the 1% a p99 is made of, so the p99
+# compares the header handling, not the cost of one more connection.
+POLLS = 600
+
+# On each SIGUSR1, one connection streams a header value in 64 KiB writes, up to 200 MB
+# (what stalled the server for seconds before), at most ~64 MB/s: a fast remote client
+# (unpaced on loopback, the kernel copies behind it would compete with the poller for
+# this box's two cores whatever the server does).
 ATTACKER = """
 import signal, socket, sys, time
 port = int(sys.argv[1])
-stop = []
-signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1, signal.SIGTERM})
 chunk = b"a" * 65536
-connections = whole = 0
-print("attacking", flush=True)
-while not stop:
+attacks = cut = whole = 0
+print("ready", flush=True)
+while signal.sigwait({signal.SIGUSR1, signal.SIGTERM}) == signal.SIGUSR1:
+    attacks += 1
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        connections += 1
         try:
             sock.sendall(b"GET / HTTP/1.1\\r\\nHost: t\\r\\nX-Flood: ")
             for _ in range(200 * 16):
                 sock.sendall(chunk)
-                if stop:
-                    break
-            else:
-                whole += 1
+                time.sleep(0.001)
+            whole += 1
         except OSError:
-            time.sleep(0.02)
-print(f"connections {connections} whole {whole}", flush=True)
+            cut += 1
+print(f"attacks {attacks} cut {cut} whole {whole}", flush=True)
 """

@@ -6,9 +6,10 @@ uvicorn with uvloop + httptools, one process, no access log:
 - starlette: a plain starlette hello app (one route) — the baseline
 - raw:       a raw ASGI hello app (the floor)
 - hello:     `edgeworks serve --workers 1 --no-access-log` on examples/hello
+- hello-log: the same with the access log on (the default), written to a file
 - kv-read:   the same on a worker reading a 1 KiB value (edge-cache hit)
 
-All four servers run at once; wrk -t1 -c32 -d$DURATION (default 10s) visits them
+All five servers run at once; wrk -t1 -c32 -d$DURATION (default 10s) visits them
 in turn, $ROUNDS rounds (default 2); printed: median req/s, p50, p99, the best
 round's req/s (load from elsewhere on a shared box only ever lowers it) and the
 ratios to starlette. Then cold start (process start -> first
@@ -66,9 +67,11 @@ def start(name: str, port: int, work: Path) -> subprocess.Popen[bytes]:
         args += ["--log-level", "warning"]
         cwd = BENCH / "http_apps"
     else:
-        project = work / name
-        args = [str(VENV_BIN / "edgeworks"), "serve", "--port", str(port), "--no-access-log"]
-        args += ["--kv", "memory"]
+        # hello-log: the hello app with the access log on (written to the log file).
+        project = work / name.removesuffix("-log")
+        args = [str(VENV_BIN / "edgeworks"), "serve", "--port", str(port), "--kv", "memory"]
+        if not name.endswith("-log"):
+            args.append("--no-access-log")
         cwd = project
     log = (work / f"{name}.log").open("ab")
     return subprocess.Popen(args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -187,9 +190,9 @@ def main() -> None:
     if "--asgi-only" in sys.argv:
         asgi_figures(work)
         return
-    names = ["starlette", "raw", "hello", "kv-read"]
+    names = ["starlette", "raw", "hello", "hello-log", "kv-read"]
     results: dict[str, list[tuple[float, float, float]]] = {n: [] for n in names}
-    # All four servers run at once (an idle server costs nothing) and wrk visits them in
+    # All five servers run at once (an idle server costs nothing) and wrk visits them in
     # turn, round after round: a burst of load from elsewhere on the box then hits every
     # app alike instead of whichever one happened to run at that moment.
     procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -231,6 +234,13 @@ def main() -> None:
                 f"{name:10} {rps:9.0f} {p50:8.2f} {p99:8.2f} {rps / base_rps:13.2f}x "
                 f"{p99 / base_p99:13.2f}x {best:11.0f} {best / base_best:14.2f}x"
             )
+
+        with_log = statistics.median(r[0] for r in results["hello-log"])
+        without = statistics.median(r[0] for r in results["hello"])
+        print(
+            f"\naccess log cost: hello with the log {with_log:.0f} req/s, without "
+            f"{without:.0f} req/s ({with_log / without:.2f}x; target >= 0.90x)"
+        )
 
         serve = [cold_start("hello", work) for _ in range(5)]
         bare = [cold_start("starlette", work) for _ in range(5)]

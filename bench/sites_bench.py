@@ -167,7 +167,7 @@ def serving(work: Path, small: bool) -> None:
 
 def deploys(work: Path) -> None:
     from kv import KVNamespace, open_store
-    from sites import HashCache, deploy
+    from sites.deploy import HashCache, deploy
 
     root = work / "big"
     paths = generate(root, files=DEPLOY_FILES, seed=7)

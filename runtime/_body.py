@@ -12,6 +12,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
+from runtime.forward import connection_tokens
 from runtime.limits import HOP_BY_HOP_HEADERS
 
 
@@ -87,9 +88,13 @@ async def send_httpx(response: Any, send: Send) -> int:
     """Stream an ``httpx.Response`` through: status, headers, then its body."""
     streamed = not response.is_stream_consumed
     headers = []
-    for name, value in response.headers.raw:
+    raw = response.headers.raw
+    hop_by_hop = HOP_BY_HOP_HEADERS
+    if "connection" in response.headers:
+        hop_by_hop = hop_by_hop | connection_tokens(raw)  # the headers Connection names, too
+    for name, value in raw:
         lower = name.lower()
-        if lower.decode("latin-1") in HOP_BY_HOP_HEADERS:
+        if lower.decode("latin-1") in hop_by_hop:
             continue
         if not streamed and lower in (b"content-length", b"content-encoding"):
             continue  # the body was read and decoded: send the decoded bytes

@@ -24,7 +24,7 @@ from pydantic import BaseModel
 
 from runtime._config_errors import SourceMap, show
 from runtime.errors import ConfigError
-from runtime.limits import KV_SQLITE_FILENAME, STATE_DIR
+from runtime.limits import KV_SQLITE_FILENAME, MSG_CONFIG_TOO_DEEP, STATE_DIR
 
 CONFIG_FILENAME = "edgeworks.toml"
 #: Looked for in this order in each folder (the wrangler names: runtime.wrangler).
@@ -91,9 +91,12 @@ def read_toml(file: Path, model: type[BaseModel], *, base: Path, state_dir: Path
         raise ConfigError(f"{label}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = tomllib.loads(text)
+        check_unknown_keys(data, model, label)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(toml_message(label, str(exc))) from None
-    check_unknown_keys(data, model, label)
+    except RecursionError:
+        # The parser recurses once per level of arrays/tables inside each other.
+        raise ConfigError(f"{label}: {MSG_CONFIG_TOO_DEEP}") from None
     layer = Layer()
     for key, value in data.items():
         if isinstance(value, dict) and value:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx
-    from starlette.requests import Request
 
 __all__ = ["Fetcher"]
 
@@ -72,22 +71,6 @@ class Fetcher:
             finally:
                 await response.aclose()
         return response
-
-    async def forward(
-        self, request: Request, origin: str, body: bytes | None = None
-    ) -> httpx.Response:
-        """Send ``request`` to ``origin`` (same method, path, query, headers, body), unread."""
-        import httpx
-
-        target = httpx.URL(origin.rstrip("/") + request.url.path)
-        if request.url.query:
-            target = target.copy_with(query=request.url.query.encode("latin-1"))
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() != "host"]
-        content = body if body is not None else await request.body()
-        outbound = self.client.build_request(
-            request.method, target, headers=headers, content=content
-        )
-        return await self.client.send(outbound, stream=True, follow_redirects=False)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -19,7 +19,10 @@ import logging
 import socket
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runtime.config import LimitsConfig
 
 LISTEN_BACKLOG = 2048  # pending connections the kernel queues per listening socket
 QUIET_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "watchfiles")
@@ -85,22 +88,40 @@ def configure_logging(logger_name: str | None = None) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def uvicorn_config(app: Any, *, graceful_shutdown_s: int, **options: Any) -> Any:
+def uvicorn_config(
+    app: Any, *, graceful_shutdown_s: int, limits: LimitsConfig | None = None, **options: Any
+) -> Any:
     """A ``uvicorn.Config`` for ``app``; ``options`` are the server's own (loop, http, ...).
 
-    Both servers write their own access line (``GET /path 200 1.8ms``) and set
+    Both servers write their own access line (``runtime.access_log``) and set
     up logging themselves, and run the app's lifespan (startup, drain on exit).
+    Both run the bounded HTTP protocols of ``runtime._protocol`` with ``[limits]``
+    ``max_header_bytes``, ``max_headers`` and ``header_timeout_ms``, and
+    ``max_connections`` (below the fd limit): past it the connection that waited
+    longest for a request head is closed, or, when none waits, uvicorn's
+    ``limit_concurrency`` answers 503.
     """
     import uvicorn
 
-    return uvicorn.Config(
+    from runtime._protocol import WireLimits, protocol_class
+
+    wire = WireLimits.from_limits(limits)
+    config = uvicorn.Config(
         app,
         lifespan="on",
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=graceful_shutdown_s,
+        http=protocol_class(options.pop("http", "auto")),
+        # uvicorn answers 503 once this many are open, counting the new one: the
+        # protocols first close a slow client to make room (runtime._protocol).
+        limit_concurrency=wire.max_connections + 1,
+        h11_max_incomplete_event_size=wire.max_header_bytes,
         **options,
     )
+    # Read by the protocols; pickled with the config to spawned processes.
+    config.edgeworks_wire = wire  # type: ignore[attr-defined]
+    return config
 
 
 def make_server(config: Any, on_exit: Callable[[], None] | None = None) -> Any:

@@ -6,8 +6,8 @@ with 413 before the handler runs (Content-Length, or counted while receiving a
 chunked body); build a starlette ``Request``; call ``handle_request`` with 1-3
 of ``(request, env, ctx)`` under the cpu (503) and wall (504) limits; send the
 returned starlette ``Response`` or ``httpx.Response`` (streamed through); map
-exceptions to responses; then start the ``wait_until`` work and write one
-access-log line ``GET /path 200 1.8ms``.
+exceptions to responses; then start the ``wait_until`` work and buffer one
+access-log line (``runtime.access_log``: ``127.0.0.1 GET /path 200 12 1.8ms``).
 """
 
 from __future__ import annotations
@@ -33,9 +33,12 @@ from kv import KVError, operation_budget
 from queues import QueueError
 from runtime._body import BodyTooLarge, has_body, read_body, replay, send_httpx
 from runtime._cpu import CpuInterrupt, guarded, guarded_iter
+from runtime._response_check import InvalidResponse, response_problem
+from runtime.access_log import AccessLog
 from runtime.context import Context, reset_current_context, set_current_context
 from runtime.errorpage import Mode, error_response, is_one_line, user_traceback, wants_html
 from runtime.errors import LimitExceeded
+from runtime.forward import forward
 from runtime.host import WorkerHost
 from runtime.limits import (
     DEV_PATH_PREFIX,
@@ -55,7 +58,6 @@ if TYPE_CHECKING:
 __all__ = ["EdgeworksApp", "create_app"]
 
 logger = logging.getLogger("edgeworks.runtime")
-access_logger = logging.getLogger("edgeworks.access")
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -108,23 +110,36 @@ class EdgeworksApp:
         #: The admin API and page (runtime.admin), in either mode when given.
         self.admin = admin
         self.access_log = access_log
+        self.access = AccessLog()
         self.on_startup = list(on_startup)
         self.on_shutdown = list(on_shutdown)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            if not (self.access_log and access_logger.isEnabledFor(logging.INFO)):
+            if not (self.access_log and self.access.enabled()):
                 await self._http(scope, receive, send)
                 return
             start = time.perf_counter()
-            status = await self._http(scope, receive, send)
-            access_logger.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - start) * 1000,
+            size = 0
+
+            async def counting_send(message: Message) -> None:
+                nonlocal size
+                if message["type"] == "http.response.body":
+                    size += len(message.get("body", b""))
+                await send(message)
+
+            status = await self._http(scope, receive, counting_send)
+            client = scope.get("client")
+            self.access.record(
+                (
+                    client[0] if client else None,
+                    scope["method"],
+                    scope.get("raw_path") or scope["path"],
+                    status,
+                    size,
+                    (time.perf_counter() - start) * 1000,
+                )
             )
         elif kind == "lifespan":
             await self._lifespan(receive, send)
@@ -152,6 +167,8 @@ class EdgeworksApp:
                     await self.host.aclose()
                 except BaseException as exc:  # pragma: no cover - logged, still shut down
                     logger.error("shutdown failed: %s", exc)
+                # uvicorn has finished every request by now: nothing is logged after this.
+                self.access.flush()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -244,7 +261,7 @@ class EdgeworksApp:
                     origin,
                 )
                 try:
-                    return await self.host.fetcher.forward(request, origin, body)
+                    return await forward(request, origin, fetch=self.host.fetcher.fetch, body=body)
                 except Exception as forward_exc:
                     logger.error("forwarding to origin failed", exc_info=forward_exc)
                     exc = forward_exc
@@ -272,6 +289,9 @@ class EdgeworksApp:
 
     async def _send(self, result: Any, scope: Scope, receive: Receive, send: Send) -> int:
         if type(result) in _PLAIN_RESPONSES:  # the common case: nothing can fail midway
+            problem = response_problem(result.status_code, result.raw_headers)
+            if problem is not None:
+                return await self._send_invalid(problem, scope, receive, send)
             await result(scope, receive, send)
             return int(result.status_code)
         started = False
@@ -281,6 +301,17 @@ class EdgeworksApp:
             started = True
             await send(message)
 
+        httpx = sys.modules.get("httpx")
+        if isinstance(result, Response):
+            problem = response_problem(result.status_code, result.raw_headers)
+        elif httpx is not None and isinstance(result, httpx.Response):
+            problem = response_problem(result.status_code, result.headers.raw)
+            if problem is not None:
+                await result.aclose()
+        else:
+            problem = None
+        if problem is not None:
+            return await self._send_invalid(problem, scope, receive, send)
         try:
             if isinstance(result, Response):
                 if isinstance(result, StreamingResponse) and not isinstance(
@@ -291,7 +322,6 @@ class EdgeworksApp:
                     )
                 await result(scope, receive, tracked_send)
                 return result.status_code
-            httpx = sys.modules.get("httpx")
             if httpx is not None and isinstance(result, httpx.Response):
                 return await send_httpx(result, tracked_send)
             error = TypeError(MSG_BAD_RETURN.format(type=type(result).__name__))
@@ -318,6 +348,15 @@ class EdgeworksApp:
             response = self._exception_response(exc, scope)
             await response(scope, receive, send)
             return response.status_code
+
+    async def _send_invalid(self, problem: str, scope: Scope, receive: Receive, send: Send) -> int:
+        """A 500 instead of a response the server cannot send (the connection stays usable)."""
+        logger.error("%s %s: invalid response: %s", scope["method"], scope["path"], problem)
+        response = error_response(
+            InvalidResponse(problem), mode=self.mode, html_ok=wants_html(scope["headers"])
+        )
+        await response(scope, receive, send)
+        return response.status_code
 
     async def _internal(self, path: str, scope: Scope, receive: Receive, send: Send) -> int:
         if path == HEALTH_PATH:

@@ -232,6 +232,10 @@ class LimitsConfig(_Model):
     subrequests: StrictInt = Field(default=limits.DEFAULT_SUBREQUESTS, ge=0)
     max_body_bytes: StrictInt = Field(default=limits.DEFAULT_MAX_BODY_BYTES, gt=0)
     drain_ms: StrictInt = Field(default=limits.DEFAULT_DRAIN_MS, ge=0)
+    max_header_bytes: StrictInt = Field(default=limits.DEFAULT_MAX_HEADER_BYTES, ge=1024)
+    max_headers: StrictInt = Field(default=limits.DEFAULT_MAX_HEADERS, gt=0)
+    header_timeout_ms: StrictInt = Field(default=limits.DEFAULT_HEADER_TIMEOUT_MS, gt=0)
+    max_connections: StrictInt = Field(default=limits.DEFAULT_MAX_CONNECTIONS, gt=0)
     queue_wall_ms: StrictInt = Field(default=limits.DEFAULT_QUEUE_WALL_MS, gt=0)
 
 
@@ -477,6 +481,8 @@ def load_config(
     data["cloudflare"] = cloudflare
     try:
         return Config.model_validate(data)
+    except RecursionError:
+        raise ConfigError(f"{file_label}: {limits.MSG_CONFIG_TOO_DEEP}") from None
     except Exception as exc:  # pydantic ValidationError -> one line per the contract
         message = format_validation_error(exc, sources)
         if cloudflare is not None:

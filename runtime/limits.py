@@ -12,6 +12,11 @@ DEFAULT_WALL_MS = 30_000  # ms a whole request may take
 DEFAULT_SUBREQUESTS = 50  # fetch() calls per request
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024  # bytes of request body (100 MiB)
 DEFAULT_DRAIN_MS = 30_000  # ms pending wait_until work may run at shutdown
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024  # bytes of request line + headers per request (431 over it)
+DEFAULT_MAX_HEADERS = 100  # header fields per request (431 over it)
+DEFAULT_HEADER_TIMEOUT_MS = 10_000  # ms a request's head may take to arrive; then the socket closes
+DEFAULT_MAX_CONNECTIONS = 1000  # open connections per process (then the oldest slow one goes)
+FD_RESERVE = 64  # file descriptors per process kept for the store, files and logs
 DEFAULT_QUEUE_WALL_MS = 900_000  # ms one queue batch (handler + wait_until) may take (15 min)
 
 # --- local state ---------------------------------------------------------------
@@ -27,14 +32,17 @@ WALL_CHECK_MAX_MS = 100  # ... and at most this long apart (precision of the 504
 CANCEL_GRACE_MS = 1000  # ms a cancelled handler may keep awaiting (cleanup) before it is closed
 SERVE_DEFAULT_HOST = "127.0.0.1"
 SERVE_DEFAULT_PORT = 8787
+ACCESS_LOG_FLUSH_S = 0.1  # s an access-log line may wait in the buffer before it is written
+ACCESS_LOG_MAX_LINES = 1000  # buffered access-log lines that force a write at once
 HEALTH_PATH = "/__edgeworks/health"  # answers 200 in serve and dev
 DEV_PATH_PREFIX = "/__edgeworks/"  # everything else below it is dev-only (404 in serve)
-HOP_BY_HOP_HEADERS = frozenset(  # never copied between an origin response and ours
+HOP_BY_HOP_HEADERS = frozenset(  # never forwarded either way (RFC 9110 §7.6.1)
     {
         "connection",
         "keep-alive",
         "proxy-authenticate",
         "proxy-authorization",
+        "proxy-connection",
         "te",
         "trailer",
         "transfer-encoding",
@@ -54,6 +62,22 @@ MSG_BAD_RETURN = (
     "handle_request returned {type}; it must return a starlette Response "
     "(any subclass) or an httpx.Response from fetch()"
 )
+MSG_BAD_STATUS = "handle_request returned status {status!r}; a status must be 100-599"
+MSG_BAD_HEADER_NAME = (
+    "handle_request returned a header named {name!r}, which is not a valid header name"
+)
+MSG_BAD_HEADER_VALUE = (
+    "handle_request returned header {name!r} with value {value!r}: header values may not "
+    "contain CR, LF or other control characters"
+)
+MSG_CONFIG_TOO_DEEP = (
+    "invalid TOML: values are nested too deeply (arrays or tables inside each other "
+    "hundreds of levels deep); flatten them"
+)
+MSG_HEADER_TOO_LARGE = (
+    "request line and headers over the {limit} byte limit ([limits] max_header_bytes)"
+)
+MSG_HEADER_FIELDS = "more than {limit} header fields ([limits] max_headers)"
 MSG_INTERNAL_ERROR = "Internal Server Error"  # serve: generic body, traceback in the log
 MSG_STORE_UNAVAILABLE = "Store unavailable"  # 503 body for KVError 503
 MSG_NOT_FOUND = "Not Found"

@@ -324,6 +324,7 @@ def _uvicorn_config(app: Any, config: Config, **extra: Any) -> Any:
     return uvicorn_config(
         app,
         graceful_shutdown_s=max(1, config.limits.wall_ms // 1000 + 1),
+        limits=config.limits,
         loop="uvloop",
         http="httptools",
         **extra,

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 # Imported now, not on first use: importing the submodule ``sites.deploy`` would
 # otherwise bind the module, not the function, to the package's ``deploy``.
-from sites.deploy import DeployResult, FileChange, ProgressCallback, deploy
+from sites._upload import ProgressCallback
+from sites.deploy import DeployResult, FileChange, deploy
 from sites.errors import DeployError, SiteError
 
 if TYPE_CHECKING:

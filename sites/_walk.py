@@ -3,7 +3,7 @@
 Rules (docs/sites.md, "Deploying"): skipped names, gitignore-style ``include``/``exclude`` and
 ``.assetsignore`` (pathspec), symlinks followed only while they stay inside the
 bucket, names normalised to NFC (collisions refused), control characters and
-backslashes in names refused. Every problem is collected, so one deploy attempt
+backslashes in names refused, names that are not UTF-8 refused (named as bytes). Every problem is collected, so one deploy attempt
 lists every offender.
 """
 
@@ -80,6 +80,14 @@ def _bad_name(name: str) -> bool:
     return "\\" in name or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name)
 
 
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _inside(target: str, root: str) -> bool:
     return target == root or target.startswith(root + os.sep)
 
@@ -151,6 +159,11 @@ def walk_bucket(
             if include_spec is not None and not include_spec.match_file(rel):
                 continue
             if skip_spec is not None and skip_spec.match_file(rel):
+                continue
+            if not _is_utf8(raw_rel):
+                # os.scandir hands undecodable bytes over as lone surrogates: show the
+                # name as the bytes it is on disk.
+                offenders.append(limits.MSG_NOT_UTF8.format(path=os.fsencode(raw_rel)))
                 continue
             if _bad_name(raw_rel):
                 offenders.append(

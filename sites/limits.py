@@ -34,6 +34,14 @@ RESERVED_PREFIX = "__edgeworks/"
 MANIFEST_POINTER_KEY = "__edgeworks/manifest/current"
 MANIFEST_KEY_PREFIX = "__edgeworks/manifest/v"
 MANIFEST_FORMAT = 1  # bumped when the manifest JSON changes shape
+DEPLOY_LEASE_KEY = "__edgeworks/deploy/lease"  # JSON: holder, token, started, expires
+DEPLOY_VERSION_KEY = "__edgeworks/deploy/last-version"  # the last version number handed out
+
+# --- deploy coordination (one deploy of a site at a time) ----------------------
+DEPLOY_LEASE_TTL_S = 30.0  # s a lease lives unless renewed: a dead holder's lease frees itself
+DEPLOY_LEASE_RENEW_S = 5.0  # s between renewals while a deploy runs (well inside the TTL)
+DEPLOY_LEASE_WAIT_S = 60.0  # s a second deploy waits for the lease before it gives up
+DEPLOY_LEASE_POLL_S = 0.2  # s between looks at a held lease while waiting
 
 # --- _redirects and _headers (Workers Static Assets limits) -------------------
 MAX_STATIC_REDIRECTS = 2000  # rules without placeholders
@@ -75,3 +83,20 @@ MSG_NO_BUCKET = "site bucket {bucket} is not a directory"
 MSG_DEPLOY_FAILED = "deploy refused, the live site is unchanged:\n  {offenders}"
 MSG_BAD_OPTION = "{name} must be one of {allowed}, not {value!r}"
 MSG_BAD_KEEP = "keep must be an integer >= 1, not {value!r}"
+MSG_LEASE_BUSY = (
+    "another deploy of this site is running ({holder}, started {age:.0f}s ago); "
+    "waited {waited:.0f}s for it to finish: try again when it is done "
+    "(a lease whose holder died expires {left:.0f}s from now)"
+)
+MSG_LEASE_LOST = (
+    "this deploy lost its lease on the site (not renewed for {ttl:.0f}s; "
+    "another deploy may have taken over): nothing more was written, run the deploy again"
+)
+MSG_POINTER_MOVED = (
+    "the live version changed while this deploy ran (from v{expected} to v{found}): "
+    "its new version was not published; run the deploy again"
+)
+MSG_NOT_UTF8 = (
+    "{path}: file name is not valid UTF-8 (KV keys and URLs are UTF-8); "
+    "rename it or exclude it in .assetsignore"
+)

@@ -13,6 +13,9 @@ from tests.redis_support import RedisClusterNodes, RedisServer
 # The browser fixtures (`browser`, `page`) for tests that drive Chromium.
 pytest_plugins = ["tests.browser_support"]
 
+# The browser fixtures (`browser`, `page`) for tests that drive Chromium.
+pytest_plugins = ["tests.browser_support"]
+
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:

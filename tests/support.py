@@ -58,6 +58,7 @@ class Proc:
         *,
         cwd: str | Path | None = None,
         env: Mapping[str, str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         full_env = dict(os.environ)
         full_env["PYTHONUNBUFFERED"] = "1"
@@ -73,6 +74,7 @@ class Proc:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
+            preexec_fn=preexec_fn,  # e.g. resource.setrlimit in the child
         )
         self.lines: list[str] = []
         self._cond = threading.Condition()
@@ -139,7 +141,10 @@ class Proc:
 
 
 def edgeworks(
-    *args: str, cwd: str | Path | None = None, env: Mapping[str, str] | None = None
+    *args: str,
+    cwd: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> Proc:
     """Start ``edgeworks ARGS`` from this checkout as a child process."""
     pythonpath = str(REPO_ROOT)
@@ -147,7 +152,7 @@ def edgeworks(
     extra["PYTHONPATH"] = (
         pythonpath + os.pathsep + extra.get("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
     )
-    return Proc([*EDGEWORKS, *args], cwd=cwd, env=extra)
+    return Proc([*EDGEWORKS, *args], cwd=cwd, env=extra, preexec_fn=preexec_fn)
 
 
 def children_of(pid: int) -> list[int]:

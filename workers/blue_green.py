@@ -42,7 +42,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from workers._proxy import OriginNotConfigured, add_header, env_var, forward, origin_base, per_env
+from runtime.forward import forward
+from workers._proxy import OriginNotConfigured, add_header, env_var, origin_base, per_env
 
 if TYPE_CHECKING:
     import httpx
@@ -262,7 +263,7 @@ async def handle_request(
     import httpx
 
     try:
-        response = await forward(request, ctx, base)
+        response = await forward(request, base, fetch=ctx.fetch)
     except httpx.TransportError as exc:
         logger.error("blue_green: %s origin %s unreachable: %s", color, base, exc)
         return PlainTextResponse(BAD_GATEWAY_BODY, status_code=502)

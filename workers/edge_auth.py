@@ -45,7 +45,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-from workers._proxy import OriginNotConfigured, env_var, forward, origin_base, per_env
+from runtime.forward import forward
+from workers._proxy import OriginNotConfigured, env_var, origin_base, per_env
 
 if TYPE_CHECKING:
     import httpx
@@ -261,7 +262,7 @@ async def handle_request(
     import httpx
 
     try:
-        return await forward(request, ctx, base, drop=drop, add=add)
+        return await forward(request, base, fetch=ctx.fetch, drop=drop, add=add)
     except httpx.TransportError as exc:
         logger.error("edge_auth: origin %s unreachable: %s", base, exc)
         return PlainTextResponse(BAD_GATEWAY_BODY, status_code=502)

@@ -49,3 +49,27 @@ if (cur[1] == false and ARGV[2] == '') or cur[1] == ARGV[2] then
 end
 return 0
 """
+
+# Compare-and-swap of a small entry. KEYS: entry hash, index. ARGV: member, expected
+# value, has-expected ("1"|"0"), new value, op ("put"|"del"), now (expiration text
+# compared as a number), blob prefix, grace ms. Returns 1 when applied, else 0.
+COMPARE_AND_SWAP = """
+local cur = redis.call('HMGET', KEYS[1], 'v', 'b', 'e')
+local live = cur[3] ~= false and (cur[3] == '' or tonumber(cur[3]) > tonumber(ARGV[6]))
+local match
+if ARGV[3] == '0' then
+  match = not live
+else
+  match = live and cur[2] == false and cur[1] == ARGV[2]
+end
+if not match then return 0 end
+if cur[2] then redis.call('PEXPIRE', ARGV[7] .. cur[2], ARGV[8]) end
+redis.call('DEL', KEYS[1])
+if ARGV[5] == 'del' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return 1
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[4], 'e', '')
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 1
+"""

@@ -79,6 +79,8 @@ UPSERT_ZEROBLOB = (
 )
 ROWID = "SELECT rowid FROM kv WHERE ns = ? AND key = ?"
 DELETE = "DELETE FROM kv WHERE ns = ? AND key = ?"
+# compare_and_swap's look at the current entry (inside its write transaction).
+CURRENT = "SELECT expiration, value FROM kv WHERE ns = ? AND key = ?"
 # Reclaims an entry only if it is still the expired one: a newer put may have replaced it.
 DELETE_EXPIRED = "DELETE FROM kv WHERE ns = ? AND key = ? AND expiration <= ?"
 SWEEP = (

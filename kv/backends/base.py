@@ -98,6 +98,23 @@ class Store(Protocol):
         """Apply every op in one transaction (or pipeline): all or nothing."""
         ...
 
+    async def compare_and_swap(
+        self,
+        namespace: str,
+        key: str,
+        expected: bytes | None,
+        value: Buffer | None,
+        now: float,
+    ) -> bool:
+        """Atomically replace ``key`` with ``value`` (``None`` deletes it) if its live
+        value is exactly ``expected`` (``None``: no live entry); True when it did.
+
+        For small coordination records (a deploy lease, a version counter): the entry
+        written has no expiration or metadata, and a live value stored out of line (a
+        large one) never matches.
+        """
+        ...
+
     async def list_keys(
         self,
         namespace: str,

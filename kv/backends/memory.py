@@ -135,6 +135,25 @@ class MemoryStore(StoreBase):
         if space is not None:
             space.entries.pop(key.encode(), None)
 
+    async def compare_and_swap(
+        self,
+        namespace: str,
+        key: str,
+        expected: bytes | None,
+        value: Buffer | None,
+        now: float,
+    ) -> bool:
+        """Replace (or delete) ``key`` if its live value is ``expected``; atomic on the loop."""
+        space = self._live_space(namespace, now)
+        current: Entry | None = None if space is None else space.entries.get(key.encode())
+        if (None if current is None else current.value) != expected:
+            return False
+        if value is None:
+            await self.delete(namespace, key)
+        else:
+            self._put(self._space(namespace), key.encode(), bytes(value), None, None)
+        return True
+
     async def write_batch(self, namespace: str, ops: Sequence[WriteOp]) -> None:
         """Apply every op at once: values are copied first, so nothing can fail halfway."""
         self._ensure_open()

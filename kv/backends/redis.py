@@ -384,6 +384,41 @@ class RedisStore(StoreBase):
             if register:
                 await client.sadd(REGISTRY_KEY, namespace)
 
+    async def compare_and_swap(
+        self,
+        namespace: str,
+        key: str,
+        expected: bytes | None,
+        value: Buffer | None,
+        now: float,
+    ) -> bool:
+        """Replace (or delete) ``key`` if its live value is ``expected``: one Lua script."""
+        prefix = namespace_prefix(namespace)
+        member = key.encode()
+        async with self._conn.command() as client:
+            swapped = await client.eval(
+                scripts.COMPARE_AND_SWAP,
+                2,
+                prefix + b"k:" + member,
+                prefix + b"idx",
+                member,
+                expected or b"",
+                b"0" if expected is None else b"1",
+                b"" if value is None else bytes(value),
+                b"del" if value is None else b"put",
+                repr(float(now)).encode(),
+                prefix + b"b:",
+                _GRACE_MS,
+            )
+            if not swapped:
+                return False
+            pipe = client.pipeline(transaction=False)
+            if value is not None:
+                pipe.sadd(REGISTRY_KEY, namespace)
+            self._announce(pipe, namespace, [key])
+            await pipe.execute()
+        return True
+
     # --- namespaces -----------------------------------------------------------
 
     async def list_namespaces(self) -> list[str]:

@@ -275,6 +275,36 @@ class SQLiteStore(StoreBase):
         params = (namespace, key.encode())
         await self._write(lambda conn: conn.execute(db.DELETE, params), (db.DELETE, params))
 
+    async def compare_and_swap(
+        self,
+        namespace: str,
+        key: str,
+        expected: bytes | None,
+        value: Buffer | None,
+        now: float,
+    ) -> bool:
+        """Replace (or delete) ``key`` if its live value is ``expected``: the look and
+        the write share one ``BEGIN IMMEDIATE`` transaction, so no other process's
+        write can come between them."""
+        raw = key.encode()
+
+        def swap(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(db.CURRENT, (namespace, raw)).fetchone()
+            live = row is not None and (row[0] is None or row[0] > now)
+            if (bytes(row[1]) if live else None) != expected:
+                return False
+            if value is None:
+                conn.execute(db.DELETE, (namespace, raw))
+            else:
+                conn.execute(db.UPSERT, (namespace, raw, None, None, value))
+            return True
+
+        if self._reads is None:
+            await self._open()
+        swapped: bool = await self._writer.run(swap)
+        self._expiry.tick()
+        return swapped
+
     async def write_batch(self, namespace: str, ops: Sequence[WriteOp]) -> None:
         """Apply every op in one transaction (all or nothing), in order.
 

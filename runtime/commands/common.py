@@ -192,8 +192,13 @@ def confirm(question: str, assume_yes: bool) -> bool:
 
 
 def input_file(path: str, what: str) -> Path:
-    """A file named on the command line, which must exist (exit 2 otherwise)."""
+    """A regular file named on the command line (exit 2 otherwise, saying why: a
+    directory or a device would otherwise be read as data or block forever)."""
     file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"{what} {path!r}: no such file")
-    return file
+    if file.is_file():
+        return file
+    if file.is_dir():
+        raise UsageError(f"{what} {path!r}: is a directory; give a file")
+    if file.exists():
+        raise UsageError(f"{what} {path!r}: not a regular file (a device, FIFO or socket)")
+    raise UsageError(f"{what} {path!r}: no such file")

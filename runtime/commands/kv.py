@@ -203,18 +203,22 @@ async def _file_chunks(path: Path | None) -> AsyncIterator[bytes]:
             yield chunk
 
 
+_SHOWN_CHARS = 200  # of a bad JSON flag value echoed in the error line
+
+
 def _json_object_arg(flag: str, text: str | None) -> dict[str, Any] | None:
     """A flag's JSON object (wrangler's messages); ``None`` when not given."""
     if text is None:
         return None
     from kv.bulk import no_json_constant
 
+    shown = text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "..."
     try:
         value = json.loads(text, parse_constant=no_json_constant)
-    except ValueError:
-        raise UsageError(f"{flag} must be valid JSON. Received: {text}") from None
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply to parse
+        raise UsageError(f"{flag} must be valid JSON. Received: {shown}") from None
     if not isinstance(value, dict):
-        raise UsageError(f"{flag} must be a JSON object. Received: {text}")
+        raise UsageError(f"{flag} must be a JSON object. Received: {shown}")
     return value
 
 

@@ -37,7 +37,7 @@ def register(sub: Subparsers) -> None:
         "--access-log",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="one line per request: GET /path 200 1.8ms (default: on)",
+        help="one line per request: 127.0.0.1 GET /path 200 12 1.8ms (default: on)",
     )
     add_admin_token(
         parser, "serve the admin API and data browser under /__edgeworks/ to this Bearer token"

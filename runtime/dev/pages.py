@@ -1,9 +1,11 @@
-"""Live reload, only in `edgeworks dev`.
+"""Live reload and fresh assets, only in `edgeworks dev`.
 
 :class:`LiveReload` is the broadcaster behind the SSE endpoint
 ``/__edgeworks/live-reload``; :func:`inject_live_reload` wraps an ASGI app so
 that HTML responses (the error page included) end with a tiny script
-listening to it, and open pages reload after every reload of the server.
+listening to it, and open pages reload after every reload of the server;
+:func:`always_revalidate` makes the browser revalidate every response, so the
+reloaded page shows changed stylesheets and scripts too.
 
 Error pages themselves come from ``runtime.errorpage`` (one renderer for
 handler exceptions and load errors).
@@ -25,6 +27,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 LIVE_RELOAD_PATH = "/__edgeworks/live-reload"
+DEV_CACHE_CONTROL = b"no-cache"  # every dev response: revalidate (ETags make it a 304)
+DEV_CACHE_CONTROL_HEADER = b"x-edgeworks-cache-control"  # what serve would have sent
 #: Appended to HTML responses: reload the page when the dev server says so.
 LIVE_RELOAD_SCRIPT = (
     "<script>/* edgeworks dev live reload */(()=>{"
@@ -147,6 +151,39 @@ def inject_live_reload(app: ASGIApp, script: bytes = LIVE_RELOAD_SCRIPT) -> ASGI
                 message = dict(message)
                 message["body"] = bytes(message.get("body", b"")) + script
                 injecting = False
+            await send(message)
+
+        await app(scope, receive, send_wrapper)
+
+    return wrapped
+
+
+def always_revalidate(app: ASGIApp) -> ASGIApp:
+    """Wrap ``app`` so every response says ``Cache-Control: no-cache`` (dev only).
+
+    A browser's reload (``location.reload()``, F5) revalidates the page but takes
+    fresh subresources from its cache: a stylesheet that ``_headers`` gives
+    ``max-age=3600`` kept its old rules for an hour after an edit. ``no-cache``
+    makes the browser ask every time; the ETag stays, so an unchanged asset is a
+    cheap 304. What ``serve`` would send is kept in ``x-edgeworks-cache-control``.
+    """
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
+                kept = [(k, v) for k, v in headers if k.lower() != b"cache-control"]
+                kept += [
+                    (DEV_CACHE_CONTROL_HEADER, v)
+                    for k, v in headers
+                    if k.lower() == b"cache-control"
+                ]
+                message = dict(message)
+                message["headers"] = [*kept, (b"cache-control", DEV_CACHE_CONTROL)]
             await send(message)
 
         await app(scope, receive, send_wrapper)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
     from queues import QueueStore
-    from runtime.config import Config
+    from runtime.config import Config, LimitsConfig
     from runtime.host import WorkerHost
 
 logger = logging.getLogger("edgeworks.dev")
@@ -159,11 +159,13 @@ def listen(host: str, port: int) -> socket.socket:
         ) from None
 
 
-def server_config(app: ASGIApp) -> Any:
-    """uvicorn for one developer: plain asyncio, open responses cut after a short grace."""
+def server_config(app: ASGIApp, limits: LimitsConfig | None = None) -> Any:
+    """uvicorn for one developer: plain asyncio, open responses cut after a short grace;
+    the request-head limits of ``[limits]`` (as loaded at startup)."""
     return uvicorn_config(
         app,
         graceful_shutdown_s=DEV_GRACEFUL_SHUTDOWN_S,
+        limits=limits,
         log_level="warning",
         loop="asyncio",
         http="auto",

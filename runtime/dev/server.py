@@ -44,7 +44,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from runtime._listen import configure_logging, make_server, url_of
 from runtime.dev.generations import GenerationReaper
-from runtime.dev.pages import LIVE_RELOAD_PATH, LiveReload, inject_live_reload
+from runtime.dev.pages import (
+    LIVE_RELOAD_PATH,
+    LiveReload,
+    always_revalidate,
+    inject_live_reload,
+)
 from runtime.dev.plan import ChangeKind, WatchPlan
 from runtime.dev.project import (
     DevOptions,
@@ -350,6 +355,7 @@ class DevServer:
         app = self.reaper
         if self._live_reload_enabled(config):
             app = inject_live_reload(app)
+        app = always_revalidate(app)  # an edited asset reaches the (re)loaded page
         if self.locations is not None:  # X-Edgeworks-Location in and out
             app = self.locations.wrap(app)
         return app
@@ -397,7 +403,8 @@ class DevServer:
         self.port = int(sock.getsockname()[1])
         try:
             app = await self.setup()
-            server = make_server(server_config(app), self._on_exit)
+            limits = self.config.limits if self.config is not None else None
+            server = make_server(server_config(app, limits), self._on_exit)
         except BaseException:
             sock.close()
             await self._close()

@@ -424,6 +424,26 @@ def test_config_file_with_a_byte_order_mark(tmp_path: Path) -> None:
     assert load_config(cwd=tmp_path, environ={}).name == "bom"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[vars]\nA = " + "[" * 1000 + "]" * 1000,
+        "[vars]\nA = " + "{a=" * 1000 + "1" + "}" * 1000,
+        "[" + ".".join(["vars"] + ["a"] * 1000) + "]\nx = 1",
+    ],
+    ids=["arrays", "inline-tables", "table-header"],
+)
+def test_config_nested_a_thousand_levels_deep_is_one_line_exit_2(
+    tmp_path: Path, body: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import cli
+
+    (tmp_path / "edgeworks.toml").write_text(f'name = "deep"\n{body}\n')
+    assert cli.main(["kv", "namespace", "list", "--config", str(tmp_path / "edgeworks.toml")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {tmp_path / 'edgeworks.toml'}: {limits.MSG_CONFIG_TOO_DEEP}\n"
+
+
 def test_config_public_names_are_documented() -> None:
     import runtime.config as module
 

@@ -113,12 +113,17 @@ async def test_host_drain_cancels_and_logs_work_past_the_bound(
 async def test_app_writes_access_log_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     worker = load_worker(write_worker(tmp_path / "w.py", GATED.format(version="x")))
     caplog.set_level(logging.INFO, logger="edgeworks.access")
-    async with client_for(create_app(WorkerHost(worker, Env()))) as client:
+    app = create_app(WorkerHost(worker, Env()))
+    async with client_for(app) as client:
         await client.post("/some/path", content=b"1")
+        await client.get("/a%0aforged%201%1b")
+    app.access.flush()  # lines are written in batches; the lifespan shutdown flushes too
     (record,) = [r for r in caplog.records if r.name == "edgeworks.access"]
-    method, path, status, duration = record.getMessage().split()
-    assert (method, path, status) == ("POST", "/some/path", "200")
+    first, second = record.getMessage().split("\n")
+    client, method, path, status, size, duration = first.split()
+    assert (client, method, path, status, size) == ("127.0.0.1", "POST", "/some/path", "200", "1")
     assert duration.endswith("ms") and float(duration[:-2]) >= 0
+    assert second.split()[2] == "/a%0aforged%201%1b"  # the path as sent, never decoded
 
 
 async def test_app_extra_routes_only_in_dev(tmp_path: Path) -> None:

@@ -98,6 +98,22 @@ def test_walk_refuses_bad_names_and_nfc_collisions(bucket: Make) -> None:
     assert any("NFC" in o for o in offenders)
 
 
+def test_walk_names_a_file_name_that_is_not_utf8_and_refuses_it(bucket: Make) -> None:
+    root = bucket({"ok.html": "x"})
+    (root / "sub").mkdir()
+    with open(os.fsencode(root) + b"/sub/caf\xe9.txt", "wb") as fh:
+        fh.write(b"latin-1 name")
+    files, offenders = walk_bucket(root)
+    assert [f.path for f in files] == ["ok.html"]
+    assert offenders == [
+        "b'sub/caf\\xe9.txt': file name is not valid UTF-8 (KV keys and URLs are UTF-8); "
+        "rename it or exclude it in .assetsignore"
+    ]
+    # Excluding it is enough to deploy the rest.
+    (root / ".assetsignore").write_text("sub/caf*.txt\n")
+    assert walk_bucket(root)[1] == []
+
+
 def test_walk_oversize_file_is_an_offender(bucket: Make) -> None:
     root = bucket({"index.html": "x"})
     with open(root / "big.bin", "wb") as fh:

@@ -122,9 +122,12 @@ def test_cli_key_put_rejects_bad_input(project: Path, capsys: pytest.CaptureFixt
         ([*base, "k" * (MAX_KEY_BYTES + 1), "v"], 1, "414 UTF-8 encoded length of 513"),
         ([*base, "k", "v", "--metadata", "{nope"], 2, "--metadata must be valid JSON"),
         ([*base, "k", "v", "--metadata", "[1]"], 2, "--metadata must be a JSON object"),
+        ([*base, "k", "v", "--metadata", "[" * 100_000], 2, "--metadata must be valid JSON"),
         ([*base, "k"], 2, "exactly one of VALUE or --path"),
         ([*base, "k", "v", "--path", "x"], 2, "exactly one of VALUE or --path"),
         ([*base, "k", "--path", "missing.bin"], 2, "--path 'missing.bin': no such file"),
+        ([*base, "k", "--path", "."], 2, "--path '.': is a directory"),
+        ([*base, "k", "--path", "/dev/zero"], 2, "--path '/dev/zero': not a regular file"),
     ]
     for argv, code, fragment in cases:
         got, _, err = run(capsys, *argv)
@@ -362,6 +365,13 @@ def test_cli_bulk_files_that_are_not_arrays(
     assert "must be a JSON array" in one_line_error(err) and "got an object" in err
     code, _, err = run(capsys, "kv", "bulk", "put", "--binding", "COUNTER", "nope.json")
     assert code == 2 and "no such file" in one_line_error(err)
+    code, _, err = run(capsys, "kv", "bulk", "put", "--binding", "COUNTER", str(project))
+    assert code == 2 and "is a directory" in one_line_error(err)
+    code, _, err = run(capsys, "kv", "bulk", "put", "--binding", "COUNTER", "/dev/null")
+    assert code == 2 and "'/dev/null': not a regular file" in one_line_error(err)
+    (project / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    code, _, err = run(capsys, "kv", "bulk", "put", "--binding", "COUNTER", "deep.json")
+    assert code == 1 and "deep.json: " in one_line_error(err), err
 
 
 def test_cli_bulk_delete_and_get_report_bad_keys(

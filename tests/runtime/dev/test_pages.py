@@ -8,7 +8,12 @@ from typing import Any
 import httpx
 from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 
-from runtime.dev.pages import LIVE_RELOAD_SCRIPT, LiveReload, inject_live_reload
+from runtime.dev.pages import (
+    LIVE_RELOAD_SCRIPT,
+    LiveReload,
+    always_revalidate,
+    inject_live_reload,
+)
 
 
 async def _get(app: Any, path: str = "/", method: str = "GET") -> httpx.Response:
@@ -95,3 +100,16 @@ async def test_live_reload_stream_ends_on_disconnect() -> None:
     messages.put_nowait({"type": "http.disconnect"})
     await asyncio.wait_for(task, 1)
     assert live.clients == 0
+
+
+async def test_always_revalidate_makes_every_response_no_cache_and_keeps_the_etag() -> None:
+    cached = PlainTextResponse(
+        "body{}", headers={"cache-control": "public, max-age=3600", "etag": '"abc"'}
+    )
+    response = await _get(always_revalidate(cached))
+    assert response.headers.get_list("cache-control") == ["no-cache"]
+    assert response.headers["etag"] == '"abc"'
+    assert response.headers["x-edgeworks-cache-control"] == "public, max-age=3600"
+    plain = await _get(always_revalidate(PlainTextResponse("x")))
+    assert plain.headers["cache-control"] == "no-cache"
+    assert "x-edgeworks-cache-control" not in plain.headers

@@ -141,7 +141,7 @@ def test_dev_banner_access_log_and_worker_output(dev: Dev) -> None:
     assert "SECRET  secret" in out and "s1" not in out.split("Listening")[0]
     assert f"state     {dev.root / '.edgeworks' / 'state' / 'kv.sqlite3'}" in out
     assert f"{dev.root}/**/*.py" in out and str(dev.root / "edgeworks.toml") in out
-    dev.proc.wait_for(r"^GET / 200 \d+\.\dms$")
+    dev.proc.wait_for(r"^127\.0\.0\.1 GET / 200 \d+ \d+\.\dms$")
     dev.proc.wait_for(r"worker says hit 1")
     assert dev.get("/__edgeworks/health").status_code == 200
     assert dev.status()["watcher_alive"] is True

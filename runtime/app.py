@@ -256,7 +256,10 @@ class EdgeworksApp:
         )
 
     async def _send(self, result: Any, scope: Scope, receive: Receive, send: Send) -> int:
-        if type(result) in _PLAIN_RESPONSES:  # the common case: nothing can fail midway
+        plain = _PLAIN_RESPONSES.get(type(result))
+        if plain is None:
+            plain = _sends_plainly(type(result))
+        if plain:  # the common case: nothing can fail midway
             await result(scope, receive, send)
             return int(result.status_code)
         started = False
@@ -325,8 +328,34 @@ class EdgeworksApp:
         return response.status_code
 
 
-# Responses whose sending runs no user code (a body already rendered to bytes).
-_PLAIN_RESPONSES = frozenset({Response, PlainTextResponse, HTMLResponse, JSONResponse})
+# Response classes -> whether sending one runs no user code (a body already rendered
+# to bytes), filled per class on first sight.
+_PLAIN_RESPONSES: dict[type, bool] = dict.fromkeys(
+    (Response, PlainTextResponse, HTMLResponse, JSONResponse), True
+)
+#: What ``Response.__call__`` reads: a subclass overriding none of them sends plainly.
+_SEND_ATTRIBUTES = frozenset(
+    {
+        "__call__",
+        "__getattr__",
+        "__getattribute__",
+        "background",
+        "body",
+        "raw_headers",
+        "status_code",
+    }
+)
+
+
+def _sends_plainly(cls: type) -> bool:
+    """Whether ``cls`` is a ``Response`` subclass whose sending runs no code of its own
+    (e.g. one that only overrides ``__init__``); cached per class."""
+    plain = False
+    if issubclass(cls, Response) and not issubclass(cls, StreamingResponse):
+        own = cls.__mro__[: cls.__mro__.index(Response)]
+        plain = not any(_SEND_ATTRIBUTES & vars(klass).keys() for klass in own)
+    _PLAIN_RESPONSES[cls] = plain
+    return plain
 
 
 def _status_of(exc: BaseException) -> tuple[int, str | None]:

@@ -170,7 +170,9 @@ def asgi_figures(work: Path) -> None:
 
     apps: dict[str, object] = {"starlette": starlette_app, "raw": raw_app}
     for name in ("hello", "kv-read"):
-        options = ServeOptions(kv="memory", access_log=False, cwd=str(work / name))
+        options = ServeOptions(
+            overrides={"kv.store": "memory"}, access_log=False, cwd=str(work / name)
+        )
         apps[name] = build_app(load_serve_config(options), options)
     costs = {name: asyncio.run(asgi_cost(app)) for name, app in apps.items()}
     print("\nin-process ASGI cost per request (best of 3 x 20,000 calls, no server):")

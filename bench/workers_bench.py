@@ -99,7 +99,9 @@ def asgi_figures(work: Path) -> None:
 
     costs = {}
     for name, (example, extra) in RUNS.items():
-        options = ServeOptions(kv="memory", access_log=False, cwd=str(work / example))
+        options = ServeOptions(
+            overrides={"kv.store": "memory"}, access_log=False, cwd=str(work / example)
+        )
         app = build_app(load_serve_config(options), options)
         headers = [tuple(h.lower().encode().split(b": ", 1)) for h in extra[1::2]]
         costs[name] = asyncio.run(asgi_cost(with_headers(app, headers)))

@@ -14,9 +14,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runtime._fetch import Fetcher, fetch
+    from runtime._fetch import Fetcher
     from runtime.app import EdgeworksApp, create_app
-    from runtime.context import Context
+    from runtime.context import Context, fetch
     from runtime.env import Env, build_env, env_from_config
     from runtime.errors import ConfigError, LimitExceeded, WorkerError, WorkerLoadError
     from runtime.host import Generation, RuntimeLimits, ScheduledEvent, WorkerHost
@@ -60,7 +60,7 @@ _WHERE = {
     "build_env": "runtime.env",
     "create_app": "runtime.app",
     "env_from_config": "runtime.env",
-    "fetch": "runtime._fetch",
+    "fetch": "runtime.context",
     "load_worker": "runtime.loader",
 }
 

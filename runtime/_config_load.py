@@ -24,13 +24,13 @@ from pydantic import BaseModel
 
 from runtime._config_errors import SourceMap, show
 from runtime.errors import ConfigError
+from runtime.limits import KV_SQLITE_FILENAME, STATE_DIR
 
 CONFIG_FILENAME = "edgeworks.toml"
 ENV_PREFIX = (
     "EDGEWORKS_"  # EDGEWORKS_<FIELD> / EDGEWORKS_<SECTION>_<FIELD>, e.g. EDGEWORKS_KV_STORE
 )
 ENV_CONFIG = "EDGEWORKS_CONFIG"  # path of the config file when --config is not given
-KV_SQLITE_FILENAME = "kv.sqlite3"  # the default store's file inside the state folder
 STORE_KEYWORDS = ("memory", "sqlite")
 STORE_SCHEMES = ("memory", "redis", "sqlite")  # as kv.open_store registers them
 PATH_FIELDS = ("main", "site.bucket")  # resolved against the layer's base folder
@@ -208,8 +208,8 @@ def resolve_layer_paths(layer: Layer, *, base: Path, state_dir: Path) -> None:
 def resolve_store_url(store: str, base: Path, state_dir: Path, label: str) -> str:
     """``[kv] store`` as a URL for ``kv.open_store``; relative SQLite paths use ``base``."""
     allowed = (
-        '"sqlite" (the default, .edgeworks/state/kv.sqlite3), "memory", sqlite:///abs/path, '
-        "sqlite://relative/path, redis://host:6379/0 or a file path like data/kv.sqlite3"
+        f'"sqlite" (the default, {STATE_DIR}/{KV_SQLITE_FILENAME}), "memory", sqlite:///abs/path, '
+        f"sqlite://relative/path, redis://host:6379/0 or a file path like data/{KV_SQLITE_FILENAME}"
     )
     text = store.strip()
     if text == "sqlite":

@@ -2,9 +2,8 @@
 
 httpx is imported on first use, so a worker that never fetches never pays for it.
 A :class:`Fetcher` owns the client; the host has one (tests give it a mock
-transport, never the network). Inside a request, ``runtime.fetch`` goes through
-that request's ``ctx`` (subrequest limit, the host's fetcher); outside a request
-it uses a process-wide default fetcher.
+transport, never the network) and hands it to each request's ``ctx``
+(``runtime.context``), which counts subrequests; ``runtime.fetch`` lives there.
 
 ``fetch`` reads the body by default (``r.text`` works at once, like Workers'
 ``await r.text()``); ``stream=True`` returns an unread response to stream
@@ -14,25 +13,13 @@ origin's bytes to the client unchanged).
 
 from __future__ import annotations
 
-import contextvars
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx
     from starlette.requests import Request
 
-    from runtime.context import Context
-
-__all__ = ["Fetcher", "current_context", "fetch"]
-
-_current: contextvars.ContextVar[Context | None] = contextvars.ContextVar(
-    "edgeworks_ctx", default=None
-)
-
-
-def current_context() -> Context | None:
-    """The ``ctx`` of the request (or cron run) this task is serving, if any."""
-    return _current.get()
+__all__ = ["Fetcher"]
 
 
 class Fetcher:
@@ -106,18 +93,3 @@ class Fetcher:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-
-
-_default = Fetcher()
-
-
-async def fetch(url_or_request: Any, **kwargs: Any) -> httpx.Response:
-    """Make an outbound HTTP request (counts against the request's subrequest limit).
-
-    >>> r = await fetch("https://api.example.com/items", method="POST", json={"a": 1})
-    >>> r.status_code, r.json()
-    """
-    ctx = _current.get()
-    if ctx is not None:
-        return await ctx.fetch(url_or_request, **kwargs)
-    return await _default.fetch(url_or_request, **kwargs)

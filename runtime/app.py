@@ -32,8 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from kv import KVError, operation_budget
 from runtime._body import BodyTooLarge, has_body, read_body, replay, send_httpx
 from runtime._cpu import CpuInterrupt, guarded, guarded_iter
-from runtime._fetch import _current
-from runtime.context import Context
+from runtime.context import Context, reset_current_context, set_current_context
 from runtime.errorpage import Mode, error_response, wants_html
 from runtime.errors import LimitExceeded
 from runtime.host import WorkerHost
@@ -181,7 +180,7 @@ class EdgeworksApp:
         worker = generation.worker
         request = Request(scope, receive)
         ctx = Context(host.fetcher, limits.subrequests)
-        token = _current.set(ctx)
+        token = set_current_context(ctx)
         args = (request, generation.env, ctx)[: worker.arity]
         budget = operation_budget(limits.kv_operations) if limits.kv_operations else None
         if budget is not None:
@@ -203,7 +202,7 @@ class EdgeworksApp:
                 ctx.flush(host.run_later)
             if budget is not None:
                 budget.__exit__(None, None, None)
-            _current.reset(token)
+            reset_current_context(token)
 
     async def _on_error(
         self,

@@ -53,6 +53,14 @@ from runtime._config_load import (
     resolve_store_url,
 )
 from runtime.errors import ConfigError
+from sites.limits import (
+    DEFAULT_CACHE_CONTROL,
+    DEFAULT_HTML_HANDLING,
+    DEFAULT_KEEP,
+    DEFAULT_NOT_FOUND_HANDLING,
+    HtmlHandling,
+    NotFoundHandling,
+)
 
 __all__ = [
     "CONFIG_FILENAME",
@@ -71,7 +79,7 @@ __all__ = [
 ]
 
 DEV_VARS_FILENAME = ".dev.vars"  # dotenv file of development secrets, next to the config
-STATE_DIR = Path(".edgeworks") / "state"  # local state (the default SQLite store), under the root
+STATE_DIR = Path(limits.STATE_DIR)  # local state (the default SQLite store), under the root
 STATIC_CONTENT_BINDING = "__STATIC_CONTENT"  # binding of the site namespace when [site] is set
 
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
@@ -154,12 +162,10 @@ class SiteConfig(_Model):
     bucket: Path
     include: tuple[StrictStr, ...] = ()
     exclude: tuple[StrictStr, ...] = ()
-    html_handling: Literal[
-        "auto-trailing-slash", "force-trailing-slash", "drop-trailing-slash", "none"
-    ] = "auto-trailing-slash"
-    not_found_handling: Literal["404-page", "single-page-application", "none"] = "404-page"
-    keep: StrictInt = Field(default=limits.DEFAULT_SITE_KEEP, ge=1)
-    cache_control: Text = limits.DEFAULT_SITE_CACHE_CONTROL
+    html_handling: HtmlHandling = DEFAULT_HTML_HANDLING
+    not_found_handling: NotFoundHandling = DEFAULT_NOT_FOUND_HANDLING
+    keep: StrictInt = Field(default=DEFAULT_KEEP, ge=1)
+    cache_control: Text = DEFAULT_CACHE_CONTROL
 
     def deploy_options(self) -> dict[str, Any]:
         """The keyword arguments of ``sites.deploy`` this section sets (everything but

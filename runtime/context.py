@@ -1,5 +1,10 @@
 """``ctx``: per-request ``wait_until``, ``pass_through_on_exception`` and ``fetch``.
 
+The context owns the request's view of outbound HTTP: it receives the host's
+:class:`~runtime._fetch.Fetcher` and counts subrequests; ``runtime.fetch``
+goes through the ``ctx`` of the request this task serves (a process-wide
+default fetcher outside requests).
+
 ``wait_until(awaitable)`` collects work that runs *after* the response is sent:
 the app hands it to the host (``Context.flush``), which runs each item as a
 task, logs failures, and awaits what is still pending at shutdown (bounded by
@@ -9,19 +14,19 @@ task, logs failures, and awaits what is still pending at shutdown (bounded by
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from runtime._fetch import Fetcher
 from runtime.errors import LimitExceeded
 from runtime.limits import DEFAULT_SUBREQUESTS, MSG_SUBREQUESTS
 
 if TYPE_CHECKING:
     import httpx
 
-    from runtime._fetch import Fetcher
-
-__all__ = ["Context"]
+__all__ = ["Context", "current_context", "fetch", "reset_current_context", "set_current_context"]
 
 # Status of the exception raised by the extra fetch: uncaught, it is a plain 500.
 SUBREQUEST_LIMIT_STATUS = 500
@@ -91,3 +96,36 @@ class Context:
         for awaitable in pending or ():
             if asyncio.iscoroutine(awaitable):
                 awaitable.close()
+
+
+_current: contextvars.ContextVar[Context | None] = contextvars.ContextVar(
+    "edgeworks_ctx", default=None
+)
+_default = Fetcher()  # outbound requests made outside any request or cron run
+
+
+def current_context() -> Context | None:
+    """The ``ctx`` of the request (or cron run) this task is serving, if any."""
+    return _current.get()
+
+
+def set_current_context(ctx: Context) -> contextvars.Token[Context | None]:
+    """Make ``ctx`` the one ``runtime.fetch`` uses in this task (and tasks it starts)."""
+    return _current.set(ctx)
+
+
+def reset_current_context(token: contextvars.Token[Context | None]) -> None:
+    """Undo the matching :func:`set_current_context`."""
+    _current.reset(token)
+
+
+async def fetch(url_or_request: Any, **kwargs: Any) -> httpx.Response:
+    """Make an outbound HTTP request (counts against the request's subrequest limit).
+
+    >>> r = await fetch("https://api.example.com/items", method="POST", json={"a": 1})
+    >>> r.status_code, r.json()
+    """
+    ctx = _current.get()
+    if ctx is not None:
+        return await ctx.fetch(url_or_request, **kwargs)
+    return await _default.fetch(url_or_request, **kwargs)

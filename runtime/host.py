@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from runtime._cpu import guarded
-from runtime._fetch import Fetcher, _current
-from runtime.context import Context
+from runtime._fetch import Fetcher
+from runtime.context import Context, reset_current_context, set_current_context
 from runtime.env import Env
 from runtime.errors import WorkerError
 from runtime.limits import (
@@ -256,7 +256,7 @@ class WorkerHost:
             path = worker.path if worker is not None else "worker"
             raise WorkerError(MSG_NO_SCHEDULED.format(file=path))
         ctx = self.context()
-        token = _current.set(ctx)
+        token = set_current_context(ctx)
         try:
             call = worker.scheduled(*(event, generation.env, ctx)[: worker.scheduled_arity])
             try:
@@ -266,4 +266,4 @@ class WorkerHost:
                 raise TimeoutError(MSG_WALL_EXCEEDED) from None
         finally:
             ctx.flush(self.run_later)
-            _current.reset(token)
+            reset_current_context(token)

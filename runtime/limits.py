@@ -13,9 +13,9 @@ DEFAULT_SUBREQUESTS = 50  # fetch() calls per request
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024  # bytes of request body (100 MiB)
 DEFAULT_DRAIN_MS = 30_000  # ms pending wait_until work may run at shutdown
 
-# --- [site] defaults ------------------------------------------------------------
-DEFAULT_SITE_KEEP = 2  # manifests whose assets survive a deploy
-DEFAULT_SITE_CACHE_CONTROL = "public, max-age=0, must-revalidate"  # Cache-Control of assets
+# --- local state ---------------------------------------------------------------
+STATE_DIR = ".edgeworks/state"  # local state (the default SQLite store), under the project root
+KV_SQLITE_FILENAME = "kv.sqlite3"  # the SQLite store's file in STATE_DIR or --persist-to DIR
 
 # --- runtime: dispatch, limits, serve (H5) ----------------------------------------
 WORKER_MODULE_PREFIX = "_edgeworks_worker_"  # unique module names of loaded workers
@@ -86,7 +86,7 @@ MSG_UNMOCKED_FETCH = (
     "transport=httpx.MockTransport(handler) to WorkerClient"
 )
 
-# --- dev server (H7: runtime/dev.py, runtime/_watch.py, runtime/_devpages.py) ------
+# --- dev server (H7: runtime/dev/server.py, runtime/dev/watch.py, runtime/dev/pages.py) ------
 DEV_DEFAULT_HOST = "127.0.0.1"
 DEV_DEFAULT_PORT = 8787
 DEV_WATCH_STEP_MS = 20  # a burst ends after this long without a new change (watchfiles step)

@@ -20,19 +20,21 @@ import json
 import logging
 import os
 import signal
-import socket
 import sys
 import tempfile
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from runtime._listen import bind_socket, configure_logging, make_server, url_of, uvicorn_config
 from runtime.errors import ConfigError, WorkerLoadError
 from runtime.limits import SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT
 
 if TYPE_CHECKING:
+    import socket
+
     from runtime.app import EdgeworksApp
     from runtime.config import Config
     from runtime.loader import LoadedWorker
@@ -56,7 +58,7 @@ class ServeOptions:
     host: str = SERVE_DEFAULT_HOST
     port: int = SERVE_DEFAULT_PORT
     workers: int = 1
-    kv: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)  # dotted config field -> value
     env_file: str | None = None
     access_log: bool = True
     cwd: str | None = None
@@ -65,15 +67,14 @@ class ServeOptions:
 
 
 def load_serve_config(options: ServeOptions) -> Config:
-    """Config with ``--kv`` applied and secrets from ``--env-file`` and the environment.
+    """Config with the flags' overrides and secrets from ``--env-file`` and the environment.
 
     Secrets: the env file's entries; an environment variable of the same name
     overrides one; ``EDGEWORKS_SECRET_<NAME>`` adds secret ``NAME``.
     """
     from runtime.config import load_config, load_dev_vars
 
-    overrides = {"kv.store": options.kv} if options.kv else {}
-    config = load_config(options.config, cwd=options.cwd, overrides=overrides)
+    config = load_config(options.config, cwd=options.cwd, overrides=options.overrides)
     secrets: dict[str, str] = {}
     source = "environment"
     if options.env_file is not None:
@@ -184,7 +185,7 @@ class _CronLock:
 def app_factory() -> EdgeworksApp:
     """uvicorn ``--factory`` entry of spawned worker processes (options from the env)."""
     options = ServeOptions(**json.loads(os.environ[OPTIONS_ENV]))
-    _configure_logging()
+    configure_logging("edgeworks")
     return build_app(load_serve_config(options), options)
 
 
@@ -209,7 +210,7 @@ def run_serve(options: ServeOptions) -> int:
     _stopped.clear()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _on_signal)
-    _configure_logging()
+    configure_logging("edgeworks")
     config = load_serve_config(options)
     from runtime.loader import load_worker
 
@@ -236,13 +237,11 @@ def run_serve(options: ServeOptions) -> int:
         return EXIT_FAILURE
 
     try:
-        sock = _bind(options.host, options.port)
+        sock = bind_socket(options.host, options.port, inheritable=True)
     except OSError as exc:
         print(f"error: cannot listen on {options.host}:{options.port}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    port = sock.getsockname()[1]
-    shown = f"[{options.host}]" if ":" in options.host else options.host
-    print(f"Listening on http://{shown}:{port}", flush=True)
+    print(f"Listening on {url_of(options.host, sock)}", flush=True)
 
     try:
         if options.workers <= 1:
@@ -260,17 +259,13 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt  # before uvicorn runs: the CLI exits 0
 
 
-def _uvicorn_config(app: Any, options: ServeOptions, config: Config, **extra: Any) -> Any:
-    import uvicorn
-
-    return uvicorn.Config(
+def _uvicorn_config(app: Any, config: Config, **extra: Any) -> Any:
+    """uvicorn for production: uvloop and httptools; in-flight requests get their wall time."""
+    return uvicorn_config(
         app,
+        graceful_shutdown_s=max(1, config.limits.wall_ms // 1000 + 1),
         loop="uvloop",
         http="httptools",
-        lifespan="on",
-        access_log=False,  # the app writes its own `GET /path 200 1.8ms` line
-        log_config=None,
-        timeout_graceful_shutdown=max(1, config.limits.wall_ms // 1000 + 1),
         **extra,
     )
 
@@ -278,15 +273,13 @@ def _uvicorn_config(app: Any, options: ServeOptions, config: Config, **extra: An
 def _serve_in_process(
     config: Config, options: ServeOptions, worker: LoadedWorker, sock: socket.socket
 ) -> int:
-    import uvicorn
-
     app = build_app(config, options, worker)
 
     async def stopped() -> None:
         _stopped.set()  # the signal uvicorn re-raises after this shutdown is a no-op
 
     app.on_shutdown.append(stopped)
-    server = uvicorn.Server(_uvicorn_config(app, options, config))
+    server = make_server(_uvicorn_config(app, config))
     try:
         server.run(sockets=[sock])
     finally:
@@ -307,7 +300,7 @@ def _serve_multiprocess(options: ServeOptions, sock: socket.socket) -> int:
     os.environ[OPTIONS_ENV] = json.dumps(asdict(child))
     config = load_config(options.config, cwd=options.cwd)
     uv_config = _uvicorn_config(
-        "runtime.serve:app_factory", options, config, factory=True, workers=options.workers
+        "runtime.serve:app_factory", config, factory=True, workers=options.workers
     )
     try:
         Multiprocess(uv_config, sockets=[sock]).run()
@@ -315,25 +308,3 @@ def _serve_multiprocess(options: ServeOptions, sock: socket.socket) -> int:
         _stopped.set()
         Path(lock_path).unlink(missing_ok=True)
     return EXIT_OK
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP: asyncio only sets TCP_NODELAY on sockets whose proto says TCP (H7).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
-def _configure_logging() -> None:
-    """One plain line per record on stderr (access log, worker errors)."""
-    root = logging.getLogger("edgeworks")
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-        root.propagate = False

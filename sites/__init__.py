@@ -9,15 +9,25 @@
 
 Errors are ``SiteError`` (``DeployError`` when a deploy is refused); limits and
 defaults are in ``sites.limits``; spec/sites.md is the behaviour.
+
+``AssetHandler`` (and with it starlette) is imported on first use, so the
+config can read the ``[site]`` defaults from ``sites.limits`` cheaply.
 """
 
 from __future__ import annotations
 
-from sites._walk import HashCache
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Imported now, not on first use: importing the submodule ``sites.deploy`` would
+# otherwise bind the module, not the function, to the package's ``deploy``.
 from sites.deploy import DeployResult, FileChange, ProgressCallback, deploy
 from sites.errors import DeployError, SiteError
-from sites.handler import AssetHandler
-from sites.manifest import Manifest, ManifestEntry, current_manifest, deploy_generation
+
+if TYPE_CHECKING:
+    from sites._walk import HashCache
+    from sites.handler import AssetHandler
+    from sites.manifest import Manifest, ManifestEntry, current_manifest, deploy_generation
 
 __all__ = [
     "AssetHandler",
@@ -33,3 +43,21 @@ __all__ = [
     "deploy",
     "deploy_generation",
 ]
+
+_WHERE = {
+    "AssetHandler": "sites.handler",
+    "HashCache": "sites._walk",
+    "Manifest": "sites.manifest",
+    "ManifestEntry": "sites.manifest",
+    "current_manifest": "sites.manifest",
+    "deploy_generation": "sites.manifest",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sites' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 # --- deploy -------------------------------------------------------------------
 MAX_ASSET_BYTES = 25 * 1024 * 1024  # bytes per file (the Workers KV value limit)
 MAX_KEY_BYTES = 512  # bytes of UTF-8 per hashed KV key (the Workers KV key limit)
@@ -42,10 +44,12 @@ REDIRECT_STATUSES = frozenset({200, 301, 302, 303, 307, 308})
 DEFAULT_REDIRECT_STATUS = 302
 
 # --- serving --------------------------------------------------------------------
-HTML_HANDLING_MODES = ("auto-trailing-slash", "force-trailing-slash", "drop-trailing-slash", "none")
-NOT_FOUND_MODES = ("404-page", "single-page-application", "none")
-DEFAULT_HTML_HANDLING = "auto-trailing-slash"
-DEFAULT_NOT_FOUND_HANDLING = "404-page"
+HtmlHandling = Literal["auto-trailing-slash", "force-trailing-slash", "drop-trailing-slash", "none"]
+NotFoundHandling = Literal["404-page", "single-page-application", "none"]
+HTML_HANDLING_MODES: tuple[str, ...] = get_args(HtmlHandling)
+NOT_FOUND_MODES: tuple[str, ...] = get_args(NotFoundHandling)
+DEFAULT_HTML_HANDLING: HtmlHandling = "auto-trailing-slash"
+DEFAULT_NOT_FOUND_HANDLING: NotFoundHandling = "404-page"
 DEFAULT_CACHE_CONTROL = "public, max-age=0, must-revalidate"
 MANIFEST_REFRESH_SECONDS = 2.0  # longest a process serves a manifest before re-reading the pointer
 DEFAULT_HOT_BYTES = 64 * 1024 * 1024  # bytes of asset bodies a handler keeps in memory

@@ -1,4 +1,4 @@
-"""Fresh-namespace re-import of project modules (runtime/_reload.py)."""
+"""Fresh-namespace re-import of project modules (runtime/dev/reload.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime._reload import drop_stale_bytecode, fresh_import, project_modules
+from runtime.dev.reload import drop_stale_bytecode, fresh_import, project_modules
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The live-reload broadcaster and script injection (runtime/_devpages.py)."""
+"""The live-reload broadcaster and script injection (runtime/dev/pages.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from starlette.responses import HTMLResponse, PlainTextResponse, Response, StreamingResponse
 
-from runtime._devpages import LIVE_RELOAD_SCRIPT, LiveReload, inject_live_reload
+from runtime.dev.pages import LIVE_RELOAD_SCRIPT, LiveReload, inject_live_reload
 
 
 async def _get(app: Any, path: str = "/", method: str = "GET") -> httpx.Response:

@@ -1,27 +1,24 @@
-"""The HTTP side of `edgeworks dev`: its endpoints, its socket and its uvicorn server.
+"""The HTTP side of `edgeworks dev`: its own endpoints under ``/__edgeworks/``, its socket
+and its uvicorn settings.
 
 - :class:`ReloadStatus` and :func:`status_route`: ``GET /__edgeworks/status``.
 - :func:`scheduled_route`: ``POST /__edgeworks/scheduled?cron=...``.
-- :func:`bind_socket`: the listening socket, bound before any other work so a
-  busy port fails at once (and ``--port 0`` knows its port for the banner).
-- :func:`make_server`: uvicorn's ``Server`` that tells the dev server as soon
-  as Ctrl-C arrives, so open live-reload streams close at once.
+- :func:`listen` and :func:`server_config`: dev's choices over what it shares
+  with ``serve`` (``runtime._listen``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 import socket
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from runtime._listen import bind_socket, uvicorn_config
 from runtime.errors import ConfigError
 from runtime.limits import DEV_GRACEFUL_SHUTDOWN_S
 
@@ -122,69 +119,24 @@ def scheduled_route(
     return route
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening, non-blocking TCP socket; a busy port is a ``ConfigError`` (exit 2)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP;
-    # without it a keep-alive response's body waits ~40 ms for a delayed ACK (Nagle).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def listen(host: str, port: int) -> socket.socket:
+    """The dev server's socket; a busy port is a ``ConfigError`` (exit 2)."""
     try:
-        sock.bind((host, port))
+        return bind_socket(host, port)
     except OSError as exc:
-        sock.close()
         raise ConfigError(
             f"cannot listen on {host}:{port}: {exc.strerror}; "
             "pick another --port (0 = any free port)"
         ) from None
-    sock.listen(2048)
-    sock.setblocking(False)
-    return sock
 
 
-def url_of(host: str, sock: socket.socket) -> str:
-    """The ``http://host:port`` the socket serves (IPv6 hosts in brackets)."""
-    port = int(sock.getsockname()[1])
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
-
-
-def make_server(app: ASGIApp, on_exit: Callable[[], None]) -> Any:
-    """A uvicorn ``Server`` for ``app`` that calls ``on_exit`` as soon as an exit is requested.
-
-    Open responses get ``DEV_GRACEFUL_SHUTDOWN_S`` to finish, then are cancelled.
-    """
-    import uvicorn
-
-    loop = asyncio.get_running_loop()
-    config = uvicorn.Config(
+def server_config(app: ASGIApp) -> Any:
+    """uvicorn for one developer: plain asyncio, open responses cut after a short grace."""
+    return uvicorn_config(
         app,
-        lifespan="on",
-        log_config=None,
+        graceful_shutdown_s=DEV_GRACEFUL_SHUTDOWN_S,
         log_level="warning",
-        access_log=False,  # the runtime's own access log is on
-        timeout_graceful_shutdown=DEV_GRACEFUL_SHUTDOWN_S,
         loop="asyncio",
         http="auto",
         ws="none",  # workers speak HTTP only; skips importing websockets
     )
-
-    class Server(uvicorn.Server):
-        def handle_exit(self, sig: int, frame: Any) -> None:
-            # Runs in uvicorn's signal handler: schedule, never block.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(on_exit)
-            super().handle_exit(sig, frame)
-
-    return Server(config)
-
-
-def configure_logging() -> None:
-    """Access-log lines and the worker's own logging on stderr, without uvicorn's chatter."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "watchfiles"):
-        logging.getLogger(name).setLevel(logging.WARNING)

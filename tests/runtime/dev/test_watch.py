@@ -1,4 +1,5 @@
-"""The dev server's watch filter, change classification and debouncing (runtime/_watch.py)."""
+"""The dev server's watch filter and change classification (runtime/dev/plan.py), debouncing and
+watcher thread (runtime/dev/watch.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime._watch import Batch, ChangeBatcher, ChangeKind, Watcher, WatchPlan, is_ignored
+from runtime.dev.plan import ChangeKind, WatchPlan, is_ignored
+from runtime.dev.watch import Batch, ChangeBatcher, Watcher
 
 ROOT = Path("/proj")
 PLAN = WatchPlan(
@@ -213,7 +215,7 @@ async def test_watcher_restarts_after_a_crash(
 ) -> None:
     from watchfiles import _rust_notify
 
-    import runtime._watch as watch_module
+    import runtime.dev.watch as watch_module
 
     real = _rust_notify.RustNotify
     calls = []

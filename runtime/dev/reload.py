@@ -18,6 +18,7 @@ below the project folder.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib
 import importlib.util
@@ -29,7 +30,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-from runtime._watch import is_ignored
+from runtime.dev.plan import ChangeKind, is_ignored
+from runtime.dev.watch import Batch
+from runtime.errors import WorkerLoadError
+from runtime.limits import DEV_LOAD_RETRIES, DEV_LOAD_SETTLE_MS
 
 T = TypeVar("T")
 
@@ -113,3 +117,51 @@ def snapshot(paths: Iterable[Path]) -> dict[Path, tuple[int, int]]:
         else:
             out[path] = (len(data), zlib.crc32(data))
     return out
+
+
+async def load_settled(
+    load: Callable[[], T], changed: set[Path], loaded: dict[Path, tuple[int, int]]
+) -> T:
+    """``load()``; when it fails while the changed files are still being written, retry.
+
+    Editors that truncate then write in chunks (or rename in steps) can
+    leave a moment where the file is empty or half written; a load that
+    fails then is retried once the files stop changing. ``loaded`` records
+    the :func:`snapshot` of the files each attempt read.
+    """
+    drop_stale_bytecode(changed)
+    attempt = 0
+    while True:
+        before = snapshot(changed)
+        loaded.update(before)
+        try:
+            return load()
+        except WorkerLoadError:
+            attempt += 1
+            if attempt > DEV_LOAD_RETRIES:
+                raise
+            await asyncio.sleep(DEV_LOAD_SETTLE_MS / 1000)
+            after = snapshot(changed)
+            if after == before and not any(size <= 0 for size, _crc in after.values()):
+                raise
+            drop_stale_bytecode(changed)
+
+
+def not_yet_loaded(batch: Batch, loaded: dict[Path, tuple[int, int]]) -> Batch:
+    """``batch`` without code files that are exactly as the last load read them.
+
+    A load retried while a file was still being written (:func:`load_settled`)
+    may already have read the final save whose events arrive afterwards;
+    such a batch is no reload, and such files are no trigger.
+    """
+    code = batch.paths.get(ChangeKind.CODE)
+    if not code:
+        return batch
+    current = snapshot(code)
+    kept = Batch()
+    for kind, paths in batch.paths.items():
+        for path in paths:
+            if kind is ChangeKind.CODE and loaded.get(path) == current[path]:
+                continue
+            kept.add(kind, path)
+    return kept

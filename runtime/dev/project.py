@@ -1,19 +1,19 @@
 """The project `edgeworks dev` serves: options, config, store, watch plan, site deploy, banner.
 
 Plain functions over :class:`DevOptions` and the validated ``Config``; the
-dev server (``runtime.dev``) calls them at startup and on every config or
+dev server (``runtime.dev.server``) calls them at startup and on every config or
 bucket change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from runtime._watch import WatchPlan
-from runtime.limits import DEV_DEFAULT_HOST, DEV_DEFAULT_PORT
+from runtime.dev.plan import WatchPlan
+from runtime.limits import DEV_DEFAULT_HOST, DEV_DEFAULT_PORT, KV_SQLITE_FILENAME
 
 if TYPE_CHECKING:
     from kv.backends.base import Store
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from runtime.loader import LoadedWorker
 
 MEMORY_STORE_URL = "memory://"
-PERSIST_FILENAME = "kv.sqlite3"  # the SQLite file inside --persist-to DIR
 BANNER_INDENT = "\n            "
 
 
@@ -33,12 +32,12 @@ class DevOptions:
     config: Path | None = None  # --config
     host: str = DEV_DEFAULT_HOST
     port: int = DEV_DEFAULT_PORT  # 0: a free port
-    kv: str | None = None  # --kv URL
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # dotted config field -> value
     persist_to: Path | None = None  # --persist-to DIR: SQLite store in DIR
     ephemeral: bool = False  # --ephemeral: memory store
     live_reload: bool | None = None  # None: on when the project has a [site]
     force_polling: bool | None = None  # None: watchfiles decides (WATCHFILES_FORCE_POLLING)
-    locations: str | None = None  # --locations N|a,b,c (H6: runtime/locations.py)
+    locations: str | None = None  # --locations N|a,b,c (H6: runtime/dev/locations.py)
     cwd: Path | None = None
 
     def folder(self) -> Path:
@@ -54,14 +53,12 @@ def load_dev_config(options: DevOptions) -> Config:
     """
     from runtime.config import load_config, load_dev_vars
 
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, Any] = dict(options.overrides)
     cwd = options.folder()
     if options.worker is not None:
         worker = (cwd / options.worker).resolve()
         overrides["main"] = str(worker)
         cwd = worker.parent
-    if options.kv is not None:
-        overrides["kv.store"] = options.kv
     config = load_config(options.config, cwd=cwd, overrides=overrides)
     return config.with_secrets(load_dev_vars(config), source=str(config.dev_vars_path))
 
@@ -72,7 +69,7 @@ def store_url(options: DevOptions, config: Config) -> str:
         return MEMORY_STORE_URL
     if options.persist_to is not None:
         folder = (options.folder() / options.persist_to).resolve()
-        return "sqlite:///" + str(folder / PERSIST_FILENAME).lstrip("/")
+        return "sqlite:///" + str(folder / KV_SQLITE_FILENAME).lstrip("/")
     return config.kv.store_url
 
 

@@ -136,6 +136,13 @@ class Locations:
         """From the ``--locations`` value; ``ValueError`` with a usage message."""
         return cls(parse_locations(value), **kwargs)
 
+    def banner_line(self) -> str:
+        """The dev banner's line about the simulated locations."""
+        return (
+            f"  locations {', '.join(self.names)} (default {self.default}; header "
+            f"X-Edgeworks-Location; clock: POST {CLOCK_PATH}?advance=S)"
+        )
+
     # --- per-request selection ------------------------------------------------
 
     def pick(self, scope: Scope) -> str:

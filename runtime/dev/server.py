@@ -4,7 +4,7 @@ One process, one event loop: uvicorn serves the runtime's app in dev mode
 (``create_app(host, mode="dev")``) while a watcher thread reports changes.
 
 - Code change: the worker and the project modules it imports are imported
-  again in a fresh namespace (``runtime._reload``) and swapped into the
+  again in a fresh namespace (``runtime.dev.reload``) and swapped into the
   :class:`~runtime.host.WorkerHost` in one step; in-flight requests finish on
   the old generation (a stream still open ``DEV_OLD_GENERATION_GRACE_S``
   later is ended); KV state and the open port stay.
@@ -36,19 +36,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from runtime._devhttp import (
-    SCHEDULED_PATH,
-    STATUS_PATH,
-    ReloadStatus,
-    bind_socket,
-    configure_logging,
-    make_server,
-    scheduled_route,
-    status_route,
-    url_of,
-)
-from runtime._devpages import LIVE_RELOAD_PATH, LiveReload, inject_live_reload
-from runtime._devproject import (
+from runtime._listen import configure_logging, make_server, url_of
+from runtime.dev.generations import GenerationReaper
+from runtime.dev.pages import LIVE_RELOAD_PATH, LiveReload, inject_live_reload
+from runtime.dev.plan import ChangeKind, WatchPlan
+from runtime.dev.project import (
     DevOptions,
     deploy_bucket,
     load_dev_config,
@@ -57,15 +49,19 @@ from runtime._devproject import (
     store_url,
     watch_plan,
 )
-from runtime._generations import GenerationReaper
-from runtime._reload import drop_stale_bytecode, fresh_import, snapshot
-from runtime._watch import Batch, ChangeKind, Watcher, WatchPlan
-from runtime.errors import ConfigError, WorkerLoadError
-from runtime.limits import (
-    DEV_LOAD_RETRIES,
-    DEV_LOAD_SETTLE_MS,
-    DEV_WATCH_READY_TIMEOUT_S,
+from runtime.dev.reload import fresh_import, load_settled, not_yet_loaded
+from runtime.dev.routes import (
+    SCHEDULED_PATH,
+    STATUS_PATH,
+    ReloadStatus,
+    listen,
+    scheduled_route,
+    server_config,
+    status_route,
 )
+from runtime.dev.watch import Batch, Watcher
+from runtime.errors import ConfigError, WorkerLoadError
+from runtime.limits import DEV_WATCH_READY_TIMEOUT_S
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -73,10 +69,10 @@ if TYPE_CHECKING:
     from kv.backends.base import Store
     from runtime.config import Config
     from runtime.cron import CronRunner
+    from runtime.dev.locations import Locations
     from runtime.env import Env
     from runtime.host import WorkerHost
     from runtime.loader import LoadedWorker
-    from runtime.locations import Locations
 
 __all__ = ["SCHEDULED_PATH", "STATUS_PATH", "DevOptions", "DevServer", "run_dev"]
 
@@ -100,7 +96,7 @@ class DevServer:
         #: H6: simulated locations (``--locations``): per-location caches, header, clock.
         self.locations: Locations | None = None
         if options.locations:
-            from runtime.locations import Locations
+            from runtime.dev.locations import Locations
 
             self.locations = Locations.from_option(options.locations)
         self.status = ReloadStatus()
@@ -144,28 +140,8 @@ class DevServer:
         return fresh_import(root, lambda: load_worker(path, project_root=root))
 
     async def _load_settled(self, config: Config, changed: set[Path]) -> LoadedWorker:
-        """Load; when it fails while the changed files are still being written, retry.
-
-        Editors that truncate then write in chunks (or rename in steps) can
-        leave a moment where the file is empty or half written; a load that
-        fails then is retried once the files stop changing.
-        """
-        drop_stale_bytecode(changed)
-        attempt = 0
-        while True:
-            before = snapshot(changed)
-            self._loaded.update(before)
-            try:
-                return self.load_worker(config)
-            except WorkerLoadError:
-                attempt += 1
-                if attempt > DEV_LOAD_RETRIES:
-                    raise
-                await asyncio.sleep(DEV_LOAD_SETTLE_MS / 1000)
-                after = snapshot(changed)
-                if after == before and not any(size <= 0 for size, _crc in after.values()):
-                    raise
-                drop_stale_bytecode(changed)
+        """Load; retried while the changed files are still being written (``load_settled``)."""
+        return await load_settled(lambda: self.load_worker(config), changed, self._loaded)
 
     # --- sites ---------------------------------------------------------------------------
 
@@ -184,11 +160,12 @@ class DevServer:
     async def reload(self, batch: Batch) -> bool:
         """Act on one batch of changes; returns whether the new generation serves."""
         async with self._lock:
-            batch = self._drop_already_loaded(batch)
+            batch = not_yet_loaded(batch, self._loaded)
             if not batch:
                 return True
             started = time.perf_counter()
-            trigger = self._describe(batch)
+            root = self.config.root if self.config is not None else self.options.folder()
+            trigger = batch.describe(root)
             ok = await self._reload(batch)
             elapsed = (time.perf_counter() - started) * 1000
             self.status.reloads += 1
@@ -201,25 +178,6 @@ class DevServer:
                 self._say(f"Reload failed ({trigger}): {self.status.error}")
             self.live.notify(trigger)
             return ok
-
-    def _drop_already_loaded(self, batch: Batch) -> Batch:
-        """``batch`` without code files that are exactly as the last load read them.
-
-        A load retried while a file was still being written (``_load_settled``)
-        may already have read the final save whose events arrive afterwards;
-        such a batch is no reload, and such files are no trigger.
-        """
-        code = batch.paths.get(ChangeKind.CODE)
-        if not code:
-            return batch
-        current = snapshot(code)
-        kept = Batch()
-        for kind, paths in batch.paths.items():
-            for path in paths:
-                if kind is ChangeKind.CODE and self._loaded.get(path) == current[path]:
-                    continue
-                kept.add(kind, path)
-        return kept
 
     async def _reload(self, batch: Batch) -> bool:
         assert self.host is not None and self.store is not None
@@ -268,18 +226,6 @@ class DevServer:
         if show_traceback:
             # The user's part: the SyntaxError / import-time exception behind a load error.
             traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
-
-    def _describe(self, batch: Batch) -> str:
-        root = self.config.root if self.config is not None else self.options.folder()
-        parts = []
-        for kind in (ChangeKind.CODE, ChangeKind.CONFIG, ChangeKind.BUCKET):
-            paths = sorted(batch.paths.get(kind, ()))
-            if not paths:
-                continue
-            names = [_relative(p, root) for p in paths[:3]]
-            more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
-            parts.append(f"{', '.join(names)}{more} changed")
-        return "; ".join(parts) or "no change"
 
     def _say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -380,11 +326,7 @@ class DevServer:
         if self._live_reload_enabled(config):
             extra.append(f"  live reload on ({LIVE_RELOAD_PATH})")
         if self.locations is not None:  # H6
-            names = ", ".join(self.locations.names)
-            extra.append(
-                f"  locations {names} (default {self.locations.default}; header "
-                "X-Edgeworks-Location; clock: POST /__edgeworks/clock?advance=S)"
-            )
+            extra.append(self.locations.banner_line())
         return render_banner(
             config,
             worker=host.current.worker,
@@ -397,11 +339,11 @@ class DevServer:
     async def run(self) -> int:
         """Serve until Ctrl-C / SIGTERM; returns the exit code."""
         configure_logging()
-        sock = bind_socket(self.options.host, self.options.port)  # a busy port fails first
+        sock = listen(self.options.host, self.options.port)  # a busy port fails first
         self.port = int(sock.getsockname()[1])
         try:
             app = await self.setup()
-            server = make_server(app, self._on_exit)
+            server = make_server(server_config(app), self._on_exit)
         except BaseException:
             sock.close()
             await self._close()
@@ -450,13 +392,6 @@ class DevServer:
             with contextlib.suppress(Exception):
                 await self.store.aclose()
             self.store = None
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
 
 
 def _is_user_error(exc: BaseException) -> bool:

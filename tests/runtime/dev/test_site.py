@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from runtime._devpages import LIVE_RELOAD_SCRIPT
+from runtime.dev.pages import LIVE_RELOAD_SCRIPT
 from tests.support import Proc, edgeworks, wait_until
 
 CONFIG = """\

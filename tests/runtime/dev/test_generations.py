@@ -1,4 +1,4 @@
-"""Requests on replaced code end a grace period after the swap (runtime/_generations.py)."""
+"""Requests on replaced code end a grace period after the swap (runtime/dev/generations.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from runtime._generations import MSG_RELOADED, GenerationReaper
+from runtime.dev.generations import MSG_RELOADED, GenerationReaper
 
 
 class Gen:

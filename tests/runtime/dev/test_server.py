@@ -377,7 +377,7 @@ def test_dev_startup_errors_exit_2(tmp_path: Path) -> None:
 
 
 async def test_dev_cron_triggers_run_on_schedule_in_dev(tmp_path: Path) -> None:
-    from runtime.dev import DevOptions, DevServer
+    from runtime.dev.server import DevOptions, DevServer
 
     (tmp_path / "worker.py").write_text(
         "from starlette.responses import Response\n\n"

@@ -11,9 +11,9 @@ import pytest
 
 from kv import open_store
 from runtime.app import create_app
+from runtime.dev.locations import DevClock, Locations, parse_locations
 from runtime.env import build_env
 from runtime.loader import load_worker
-from runtime.locations import DevClock, Locations, parse_locations
 
 WORKER = """
 from starlette.responses import Response

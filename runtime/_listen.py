@@ -1,0 +1,112 @@
+"""What ``edgeworks serve`` and ``edgeworks dev`` share to listen: socket, URL, logging, uvicorn.
+
+- :func:`bind_socket`: the listening socket, bound by edgeworks itself before
+  any other work, so a busy port fails at once and ``--port 0`` knows its port.
+- :func:`url_of`: the ``http://host:port`` a socket serves (the banner's line).
+- :func:`configure_logging`: one plain line per record on stderr.
+- :func:`uvicorn_config` and :func:`make_server`: uvicorn set up the way both
+  servers need it (our own access log, our own logging, lifespan on).
+
+uvicorn is imported inside the functions that need it: the CLI's other
+commands never pay for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any
+
+LISTEN_BACKLOG = 2048  # pending connections the kernel queues per listening socket
+QUIET_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "watchfiles")
+
+
+def bind_socket(host: str, port: int, *, inheritable: bool = False) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (``port`` 0: a free one); raises ``OSError``.
+
+    ``inheritable``: spawned worker processes share it (``serve --workers N``);
+    otherwise it is non-blocking, for one event loop.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP;
+    # without it a keep-alive response's body waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    if inheritable:
+        sock.set_inheritable(True)
+    else:
+        sock.setblocking(False)
+    return sock
+
+
+def url_of(host: str, sock: socket.socket) -> str:
+    """The ``http://host:port`` the socket serves (IPv6 hosts in brackets)."""
+    port = int(sock.getsockname()[1])
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def configure_logging(logger_name: str | None = None) -> None:
+    """One plain line per record on stderr, without uvicorn's chatter.
+
+    ``logger_name`` ``None`` (dev): the root logger, so the worker's own logging
+    shows too; ``"edgeworks"`` (serve): only edgeworks' access log and worker
+    errors, which then do not propagate further.
+    """
+    logger = logging.getLogger(logger_name)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        if logger_name is not None:
+            logger.propagate = False
+    logger.setLevel(logging.INFO)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def uvicorn_config(app: Any, *, graceful_shutdown_s: int, **options: Any) -> Any:
+    """A ``uvicorn.Config`` for ``app``; ``options`` are the server's own (loop, http, ...).
+
+    Both servers write their own access line (``GET /path 200 1.8ms``) and set
+    up logging themselves, and run the app's lifespan (startup, drain on exit).
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=graceful_shutdown_s,
+        **options,
+    )
+
+
+def make_server(config: Any, on_exit: Callable[[], None] | None = None) -> Any:
+    """A ``uvicorn.Server`` that calls ``on_exit`` on the running loop as soon as an exit
+    is requested (Ctrl-C, SIGTERM), before the graceful shutdown waits on open responses."""
+    import uvicorn
+
+    if on_exit is None:
+        return uvicorn.Server(config)
+    loop = asyncio.get_running_loop()
+    hook = on_exit
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            # Runs in uvicorn's signal handler: schedule, never block.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(hook)
+            super().handle_exit(sig, frame)
+
+    return Server(config)

@@ -101,10 +101,14 @@ class EdgeworksApp:
         self.access_log = access_log
         self.on_startup = list(on_startup)
         self.on_shutdown = list(on_shutdown)
+        #: set while this process drains for a reload: every response closes its connection
+        self.draining = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
+            if self.draining:
+                send = _closing(send)
             if not (self.access_log and access_logger.isEnabledFor(logging.INFO)):
                 await self._http(scope, receive, send)
                 return
@@ -325,6 +329,19 @@ class EdgeworksApp:
             response = PlainTextResponse(MSG_NOT_FOUND + "\n", status_code=404)
         await response(scope, receive, send)
         return response.status_code
+
+
+def _closing(send: Send) -> Send:
+    """``send`` with ``Connection: close`` on the response: the client's next request
+    goes to a new connection (and a process that is not draining)."""
+
+    async def closing_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [h for h in message.get("headers", ()) if h[0].lower() != b"connection"]
+            message = {**message, "headers": [*headers, (b"connection", b"close")]}
+        await send(message)
+
+    return closing_send
 
 
 # Response classes -> whether sending one runs no user code (a body already rendered

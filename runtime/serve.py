@@ -16,14 +16,13 @@ lifespan shutdown drains ``wait_until`` work within ``drain_ms``; exit 0.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
 import sys
 import tempfile
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -38,12 +37,12 @@ if TYPE_CHECKING:
     from runtime.app import EdgeworksApp
     from runtime.config import Config
     from runtime.loader import LoadedWorker
+    from runtime.supervisor import Supervisor
 
 __all__ = ["ServeOptions", "build_app", "run_serve"]
 
 logger = logging.getLogger("edgeworks.runtime")
 
-OPTIONS_ENV = "EDGEWORKS_SERVE_OPTIONS"  # JSON ServeOptions handed to spawned worker processes
 SECRET_ENV_PREFIX = "EDGEWORKS_SECRET_"  # EDGEWORKS_SECRET_API_KEY=... -> secret API_KEY
 CRON_LOCK_RETRY_S = 30.0  # a process without the cron lock retries this often
 EXIT_OK = 0
@@ -182,13 +181,6 @@ class _CronLock:
             self._fd = None
 
 
-def app_factory() -> EdgeworksApp:
-    """uvicorn ``--factory`` entry of spawned worker processes (options from the env)."""
-    options = ServeOptions(**json.loads(os.environ[OPTIONS_ENV]))
-    configure_logging("edgeworks")
-    return build_app(load_serve_config(options), options)
-
-
 async def _check_store(url: str) -> None:
     from kv import open_store
 
@@ -208,8 +200,11 @@ def run_serve(options: ServeOptions) -> int:
     # uvicorn re-raises a caught signal after its graceful shutdown with the handler
     # that was installed before it: that one is then a no-op, so a drain exits 0.
     _stopped.clear()
+    _hup_pending.clear()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _on_signal)
+    # A SIGHUP before the server runs is kept for later, not fatal (its default action).
+    signal.signal(signal.SIGHUP, lambda signum, frame: _hup_pending.set())
     configure_logging("edgeworks")
     config = load_serve_config(options)
     from runtime.loader import load_worker
@@ -243,15 +238,20 @@ def run_serve(options: ServeOptions) -> int:
         return EXIT_FAILURE
     print(f"Listening on {url_of(options.host, sock)}", flush=True)
 
+    fd, lock_path = tempfile.mkstemp(prefix="edgeworks-cron-", suffix=".lock")
+    os.close(fd)
+    options = replace(options, cron_lock=lock_path)  # one cron runner across reloads
     try:
         if options.workers <= 1:
             return _serve_in_process(config, options, worker, sock)
-        return _serve_multiprocess(options, sock)
+        return _serve_multiprocess(config, options, sock)
     finally:
         sock.close()
+        Path(lock_path).unlink(missing_ok=True)
 
 
 _stopped = threading.Event()  # set once uvicorn has served and shut down
+_hup_pending = threading.Event()  # a SIGHUP came before the server could act on it
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -259,52 +259,91 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt  # before uvicorn runs: the CLI exits 0
 
 
-def _uvicorn_config(app: Any, config: Config, **extra: Any) -> Any:
+def serve_uvicorn_config(app: Any, config: Config) -> Any:
     """uvicorn for production: uvloop and httptools; in-flight requests get their wall time."""
     return uvicorn_config(
         app,
-        graceful_shutdown_s=max(1, config.limits.wall_ms // 1000 + 1),
+        graceful_shutdown_s=_graceful_s(config),
         loop="uvloop",
         http="httptools",
-        **extra,
+    )
+
+
+def _graceful_s(config: Config) -> int:
+    return max(1, config.limits.wall_ms // 1000 + 1)
+
+
+def _supervisor(options: ServeOptions, sock: socket.socket, config: Config) -> Supervisor:
+    from runtime.supervisor import Supervisor
+
+    # Spawned processes get absolute paths (cwd) and the one cron lock of this serve.
+    assert options.cron_lock is not None
+    child = ServeOptions(**{**asdict(options), "cwd": options.cwd or os.getcwd()})
+    return Supervisor(
+        child, sock, validate=lambda: load_serve_config(options), graceful_s=_graceful_s(config)
     )
 
 
 def _serve_in_process(
     config: Config, options: ServeOptions, worker: LoadedWorker, sock: socket.socket
 ) -> int:
+    """One process serves in the parent (the fastest start). Its first SIGHUP starts a
+    spawned generation; once that serves, this server drains and the parent supervises."""
+    from runtime.supervisor import drain
+
     app = build_app(config, options, worker)
+    supervisor = _supervisor(options, sock, config)
+    handoff: list[Any] = []
+    reloading: list[threading.Thread] = []
 
     async def stopped() -> None:
         _stopped.set()  # the signal uvicorn re-raises after this shutdown is a no-op
 
     app.on_shutdown.append(stopped)
-    server = make_server(_uvicorn_config(app, config))
+
+    def reload(loop: asyncio.AbstractEventLoop) -> None:
+        if not supervisor.reload_allowed():
+            return
+        generation = supervisor.start_generation()
+        if generation is not None:
+            handoff.append(generation)
+            supervisor.serving(generation)
+            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(drain(server, app)))
+
+    async def serving() -> None:
+        loop = asyncio.get_running_loop()
+
+        def on_hup() -> None:
+            if (reloading and reloading[-1].is_alive()) or handoff:
+                return  # a reload is under way: this one is it
+            thread = threading.Thread(target=reload, args=(loop,), name="edgeworks-reload")
+            reloading.append(thread)
+            thread.start()
+
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+        if _hup_pending.is_set():
+            on_hup()
+
+    server = make_server(serve_uvicorn_config(app, config), after_startup=serving)
     try:
         server.run(sockets=[sock])
     finally:
         _stopped.set()
+    for thread in reloading:
+        thread.join()
+    if handoff and app.draining:  # reloaded: the spawned generation serves from now on
+        supervisor.install_signals()
+        return supervisor.run()
+    for generation in handoff:  # stopped while a reload was starting
+        supervisor.stop(generation)
     return EXIT_OK if server.started else EXIT_FAILURE
 
 
-def _serve_multiprocess(options: ServeOptions, sock: socket.socket) -> int:
-    from uvicorn.supervisors import Multiprocess
-
-    from runtime.config import load_config
-
-    fd, lock_path = tempfile.mkstemp(prefix="edgeworks-cron-", suffix=".lock")
-    os.close(fd)
-    child = ServeOptions(
-        **{**asdict(options), "cwd": options.cwd or os.getcwd(), "cron_lock": lock_path}
-    )
-    os.environ[OPTIONS_ENV] = json.dumps(asdict(child))
-    config = load_config(options.config, cwd=options.cwd)
-    uv_config = _uvicorn_config(
-        "runtime.serve:app_factory", config, factory=True, workers=options.workers
-    )
-    try:
-        Multiprocess(uv_config, sockets=[sock]).run()
-    finally:
-        _stopped.set()
-        Path(lock_path).unlink(missing_ok=True)
-    return EXIT_OK
+def _serve_multiprocess(config: Config, options: ServeOptions, sock: socket.socket) -> int:
+    supervisor = _supervisor(options, sock, config)
+    supervisor.install_signals()  # a SIGHUP before now: the generation below is new anyway
+    generation = supervisor.start_generation()
+    if generation is None:
+        return EXIT_FAILURE
+    supervisor.current = generation  # the first generation: no "reloaded" line
+    return supervisor.run()

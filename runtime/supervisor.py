@@ -1,0 +1,280 @@
+"""Process supervision of ``edgeworks serve``: generations of server processes, HUP reload.
+
+A *generation* is N spawned processes (fresh interpreters: they import the worker's
+current code and read the current config) serving one shared listening socket.
+The parent process supervises the serving generation:
+
+- a process that dies on its own is replaced;
+- ``SIGHUP`` reloads: the parent validates the config, starts a new generation
+  and waits until every new process has started serving (its lifespan startup
+  done, accepting on the socket). Only then are the old processes told to drain
+  (``SIGUSR1``): they stop accepting, answer what arrives on their open
+  connections with ``Connection: close`` (clients reconnect, to a new process),
+  and exit through the usual graceful shutdown. If the config is invalid, or a
+  new process exits or does not start serving within ``RELOAD_READY_TIMEOUT_S``
+  (an import error in the worker, a store that cannot be opened), the new
+  processes are stopped, the error is logged and the old ones keep serving;
+- ``SIGTERM``/``SIGINT`` stop every process gracefully (in-flight requests
+  finish, ``wait_until`` work drains) and the parent exits 0.
+
+``serve --workers 1`` runs its server in the parent process itself (a faster
+start); its first ``SIGHUP`` starts a generation like above, drains the
+in-process server, and the parent supervises from then on.
+
+See docs/operations.md (HUP reload).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from multiprocessing.connection import Connection, wait
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from runtime.limits import (
+    DRAIN_IDLE_GRACE_S,
+    DRAIN_SIGNAL,
+    MSG_RELOAD_CONFIG,
+    MSG_RELOAD_FAILED,
+    MSG_RELOADED,
+    RELOAD_READY_TIMEOUT_S,
+    RESPAWN_DELAY_S,
+    STOP_MARGIN_S,
+    SUPERVISE_POLL_S,
+)
+
+if TYPE_CHECKING:
+    import socket
+
+    from runtime.app import EdgeworksApp
+    from runtime.serve import ServeOptions
+
+__all__ = ["Supervisor", "drain", "serve_child"]
+
+logger = logging.getLogger("edgeworks.runtime")
+
+_READY = b"ready"
+_spawn = multiprocessing.get_context("spawn")
+
+
+class _Child:
+    """One spawned server process and the pipe on which it reports that it serves."""
+
+    def __init__(self, options: ServeOptions, sock: socket.socket) -> None:
+        reader, writer = _spawn.Pipe(duplex=False)
+        self.ready_pipe: Connection = reader
+        self.process = _spawn.Process(
+            target=serve_child,
+            args=(json.dumps(asdict(options)), sock, writer),
+            name="edgeworks-serve",
+        )
+        self.process.start()
+        writer.close()  # the child holds its own copy; EOF here means it died
+        self.ready = False
+
+    @property
+    def pid(self) -> int:
+        assert self.process.pid is not None
+        return self.process.pid
+
+    def signal(self, signum: int) -> None:
+        if self.process.is_alive():
+            os.kill(self.pid, signum)
+
+
+class Supervisor:
+    """Runs generations of ``options.workers`` processes on ``sock`` (see module doc)."""
+
+    def __init__(
+        self,
+        options: ServeOptions,
+        sock: socket.socket,
+        validate: Callable[[], object],
+        *,
+        graceful_s: float,
+    ) -> None:
+        self.options = options
+        self.sock = sock
+        self.validate = validate  # raises ConfigError (or similar) when the config is bad
+        self.graceful_s = graceful_s
+        self.current: list[_Child] = []
+        self.draining: list[_Child] = []
+        self.reloads = 0
+        self._reload_requested = False
+        self._stop_requested = False
+
+    # --- signals (set flags; the loop acts on them) -----------------------------
+
+    def install_signals(self) -> None:
+        signal.signal(signal.SIGHUP, self._on_hup)
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+
+    def _on_hup(self, signum: int, frame: FrameType | None) -> None:
+        self._reload_requested = True
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self._stop_requested = True
+
+    def request_reload(self) -> None:
+        self._reload_requested = True
+
+    # --- generations -----------------------------------------------------------
+
+    def start_generation(self) -> list[_Child] | None:
+        """Spawn a generation and wait until it serves; ``None`` (logged) if it failed."""
+        children = [_Child(self.options, self.sock) for _ in range(self.options.workers)]
+        deadline = time.monotonic() + RELOAD_READY_TIMEOUT_S
+        waiting = {child.ready_pipe: child for child in children}
+        while waiting and not self._stop_requested:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            for pipe in wait(list(waiting), timeout=min(left, SUPERVISE_POLL_S)):
+                assert isinstance(pipe, Connection)
+                child = waiting.pop(pipe)
+                try:
+                    child.ready = pipe.recv_bytes() == _READY
+                except (EOFError, OSError):
+                    child.ready = False
+                pipe.close()
+                if not child.ready:
+                    waiting.clear()  # one failed: the generation failed
+                    break
+        if all(child.ready for child in children):
+            return children
+        exited = [c for c in children if c.process.exitcode is not None]
+        detail = ", ".join(f"pid {c.pid} exited with code {c.process.exitcode}" for c in exited)
+        for child in children:
+            if child.ready:  # it already serves connections: close them cleanly too
+                child.signal(getattr(signal, DRAIN_SIGNAL))
+            else:
+                child.ready_pipe.close()
+        self.stop([child for child in children if not child.ready])
+        self._join(children, self.graceful_s + DRAIN_IDLE_GRACE_S + STOP_MARGIN_S)
+        if not self._stop_requested:
+            timeout = f"not serving after {RELOAD_READY_TIMEOUT_S:.0f} s"
+            logger.error(MSG_RELOAD_FAILED.format(detail=detail or timeout))
+        return None
+
+    def reload_allowed(self) -> bool:
+        """Whether the config validates now (else the error is logged)."""
+        try:
+            self.validate()
+        except Exception as exc:
+            logger.error(MSG_RELOAD_CONFIG.format(error=exc))
+            return False
+        return True
+
+    def reload(self) -> bool:
+        """Replace the serving generation with a new one; the old keeps serving on failure."""
+        self._reload_requested = False
+        if not self.reload_allowed():
+            return False
+        new = self.start_generation()
+        if new is None:
+            return False
+        old = self.current
+        self.serving(new)
+        for child in old:
+            child.signal(getattr(signal, DRAIN_SIGNAL))
+        self.draining.extend(old)
+        return True
+
+    def serving(self, generation: list[_Child]) -> None:
+        """Make ``generation`` (started by :meth:`start_generation`) the serving one."""
+        self.current = generation
+        self.reloads += 1
+        logger.info(MSG_RELOADED.format(pids=", ".join(str(c.pid) for c in generation)))
+
+    # --- the loop -----------------------------------------------------------------
+
+    def run(self) -> int:
+        """Supervise until SIGTERM/SIGINT; the serving generation must already be set."""
+        while not self._stop_requested:
+            sentinels = [c.process.sentinel for c in self.current + self.draining]
+            wait(sentinels, timeout=SUPERVISE_POLL_S)
+            self.draining = [c for c in self.draining if c.process.is_alive()]
+            for index, child in enumerate(self.current):
+                if not child.process.is_alive() and not self._stop_requested:
+                    logger.warning(
+                        "serve process %d exited (code %s); starting a new one",
+                        child.pid,
+                        child.process.exitcode,
+                    )
+                    time.sleep(RESPAWN_DELAY_S)  # a crash loop must not spin
+                    self.current[index] = _Child(self.options, self.sock)
+            if self._reload_requested and not self._stop_requested:
+                self.reload()
+        self.stop(self.current + self.draining)
+        return 0
+
+    def stop(self, children: list[_Child]) -> None:
+        """SIGTERM (graceful shutdown), then wait; kill what is still running after that."""
+        for child in children:
+            child.signal(signal.SIGTERM)
+        self._join(children, self.graceful_s + DRAIN_IDLE_GRACE_S + STOP_MARGIN_S)
+
+    @staticmethod
+    def _join(children: list[_Child], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        for child in children:
+            child.process.join(max(0.0, deadline - time.monotonic()))
+            if child.process.is_alive():
+                child.process.kill()
+                child.process.join()
+
+
+# --- inside a server process ---------------------------------------------------------
+
+
+async def drain(server: Any, app: EdgeworksApp) -> None:
+    """Stop accepting, close each open connection after its next response (``Connection:
+    close``; idle ones after ``DRAIN_IDLE_GRACE_S``), then shut down as on SIGTERM."""
+    app.draining = True
+    for listener in server.servers:
+        listener.close()  # this process only: the socket stays open in the others
+    deadline = time.monotonic() + DRAIN_IDLE_GRACE_S
+    while server.server_state.connections and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    server.should_exit = True
+
+
+def serve_child(options_json: str, sock: socket.socket, ready: Connection) -> None:
+    """Entry of a spawned server process: load config and worker, serve ``sock``, and
+    say ``ready`` on the pipe once serving (or close it: the parent sees the failure)."""
+    from runtime._listen import configure_logging, make_server
+    from runtime.serve import ServeOptions, build_app, load_serve_config, serve_uvicorn_config
+
+    options = ServeOptions(**json.loads(options_json))
+    configure_logging("edgeworks")
+    try:
+        config = load_serve_config(options)
+        app = build_app(config, options)
+    except Exception as exc:  # config or worker import error: logged, the parent keeps the old
+        logger.error("a new serve process could not load the worker: %s", exc)
+        ready.close()
+        sys.exit(1)
+
+    async def serving() -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(
+            getattr(signal, DRAIN_SIGNAL), lambda: asyncio.ensure_future(drain(server, app))
+        )
+        ready.send_bytes(_READY)
+        ready.close()
+
+    server = make_server(serve_uvicorn_config(app, config), after_startup=serving)
+    with contextlib.suppress(KeyboardInterrupt):  # the parent stops us: nothing to report
+        server.run(sockets=[sock])
+    sys.exit(0 if server.started else 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
+from time import perf_counter
 from types import TracebackType
 from typing import Any
 
@@ -21,6 +22,7 @@ from kv._values import chunks_of, decode_value, read_value
 from kv.backends.base import Buffer, Entry, Store
 from kv.cache import EdgeCache
 from kv.errors import KVError, StoreUnavailable
+from kv.stats import KV_STATS
 
 Clock = Callable[[], float]
 _Keys = list[str] | tuple[str, ...]
@@ -30,15 +32,19 @@ class _store_errors:  # lower case: it reads like a function, ``with _store_erro
     """Turn a backend's ``StoreUnavailable`` into the 503 ``KVError`` of ``op``.
 
     A class, not ``@contextmanager``: it wraps every store call, so it is kept cheap.
+
+    Also times the store call for the metrics (``KV_STATS.store_seconds``).
     """
 
-    __slots__ = ("op",)
+    __slots__ = ("kind", "op", "started")
 
-    def __init__(self, op: str) -> None:
+    def __init__(self, op: str, kind: str) -> None:
         self.op = op
+        self.kind = kind
+        self.started = 0.0
 
     def __enter__(self) -> None:
-        return None
+        self.started = perf_counter()
 
     def __exit__(
         self,
@@ -46,6 +52,7 @@ class _store_errors:  # lower case: it reads like a function, ``with _store_erro
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        KV_STATS.store_call(self.kind, perf_counter() - self.started)
         if isinstance(exc, StoreUnavailable):
             detail = L.MSG_STORE_UNAVAILABLE.format(detail=exc)
             raise KVError(self.op, L.STATUS_UNAVAILABLE, detail) from exc
@@ -63,7 +70,7 @@ def _pick(options: object, names: tuple[str, ...], given: object) -> Any:
 
 
 async def _guarded(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    with _store_errors(L.OP_GET):
+    with _store_errors(L.OP_GET, L.KIND_GET):
         async for chunk in chunks:
             yield chunk
 
@@ -207,7 +214,7 @@ class KVNamespace:
         assert isinstance(key, str)
         kind = V.check_get_type(type_)
         ttl = self._cache_ttl(cache_ttl, L.OP_GET)
-        count_operation(L.OP_GET)
+        count_operation(L.OP_GET, L.KIND_GET)
         if kind == "stream":
             return await self._stream(key, ttl)
         now = self.clock()
@@ -227,7 +234,7 @@ class KVNamespace:
 
     async def _read(self, key: str, now: float) -> tuple[Entry | None, str | None]:
         """A store read after a cache miss (or without a cache), filling the cache."""
-        with _store_errors(L.OP_GET):
+        with _store_errors(L.OP_GET, L.KIND_GET):
             entry = _live(await self.store.get(self.id, key, now), now)
         if self.cache is None:
             return entry, None
@@ -247,7 +254,7 @@ class KVNamespace:
                     return None, None, None
                 return chunks_of(entry.value), entry.metadata, "HIT"
             status = "MISS"
-        with _store_errors(L.OP_GET):
+        with _store_errors(L.OP_GET, L.KIND_GET):
             found = await self.store.stream(self.id, key, now, L.STREAM_CHUNK_BYTES)
         if found is not None and found.expiration is not None and found.expiration <= now:
             found = None
@@ -271,7 +278,7 @@ class KVNamespace:
         op = L.OP_GET_BULK
         unique = V.check_bulk(keys, type_)
         ttl = self._cache_ttl(cache_ttl, op)
-        count_operation(op)
+        count_operation(op, L.KIND_GET_BULK)
         now = self.clock()
         found: dict[str, tuple[Entry | None, str | None]] = {}
         misses: list[str] = []
@@ -282,7 +289,7 @@ class KVNamespace:
             else:
                 found[key] = (_live(hit.entry, now), "HIT")
         if misses:
-            with _store_errors(op):
+            with _store_errors(op, L.KIND_GET_BULK):
                 entries = await self.store.get_many(self.id, misses, now)
             status = None if self.cache is None else "MISS"
             for key, entry in zip(misses, entries, strict=True):
@@ -341,8 +348,8 @@ class KVNamespace:
         data = await read_value(value)
         if self.limit_write_rate:
             self._write_rate.check(self.id, key, now)
-        count_operation(L.OP_PUT)
-        with _store_errors(L.OP_PUT):
+        count_operation(L.OP_PUT, L.KIND_PUT)
+        with _store_errors(L.OP_PUT, L.KIND_PUT):
             await self.store.put(self.id, key, data, expires, meta_text)
         if self.limit_write_rate:
             self._write_rate.wrote(self.id, key, now)
@@ -355,9 +362,9 @@ class KVNamespace:
     async def delete(self, key: str) -> None:
         """Remove ``key``; deleting a missing key succeeds."""
         V.check_key(key, L.OP_DELETE)
-        count_operation(L.OP_DELETE)
+        count_operation(L.OP_DELETE, L.KIND_DELETE)
         now = self.clock()
-        with _store_errors(L.OP_DELETE):
+        with _store_errors(L.OP_DELETE, L.KIND_DELETE):
             await self.store.delete(self.id, key)
         if self.cache is not None:
             self.cache.wrote(self.id, key, None, now)
@@ -384,9 +391,9 @@ class KVNamespace:
         count = V.check_list_limit(_pick(options, ("limit",), limit))
         given = _pick(options, ("cursor",), cursor)
         start_after = decode_cursor(self.id, text, given) if given not in (None, "") else None
-        count_operation(L.OP_LIST)
+        count_operation(L.OP_LIST, L.KIND_LIST)
         now = self.clock()
-        with _store_errors(L.OP_LIST):
+        with _store_errors(L.OP_LIST, L.KIND_LIST):
             infos = await self.store.list_keys(self.id, text, start_after, count + 1, now)
         page = infos[:count]
         # Stores never list expired keys; checking again is cheap. Completeness and the

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from kv.backends.base import Entry
 from kv.limits import CACHE_ENTRY_OVERHEAD_BYTES, CACHE_PENDING_READS_MAX, DEFAULT_CACHE_MAX_BYTES
+from kv.stats import KV_STATS
 
 _Key = tuple[str, str]
 
@@ -91,8 +92,10 @@ class EdgeCache:
             self._drop(cached)
             slot = None
         if slot is None:
+            KV_STATS.cache_misses += 1
             self._note_miss(cached, cache_ttl)
             return None
+        KV_STATS.cache_hits += 1
         read = slot.read
         entry = read.entry
         if entry is not None and entry.expiration is not None and entry.expiration <= now:
@@ -135,19 +138,24 @@ class EdgeCache:
     def invalidate(self, namespace: str, key: str) -> None:
         """Drop the cached copy of ``key`` (another location wrote it)."""
         self._note_change((namespace, key))
+        if (namespace, key) in self._slots:
+            KV_STATS.cache_invalidations += 1
         self._drop((namespace, key))
 
     def invalidate_namespace(self, namespace: str) -> None:
         """Drop every cached key of ``namespace`` (it was deleted elsewhere)."""
         self._seq += 1
         self._namespace_changes[namespace] = self._seq
-        for cached in [k for k in self._slots if k[0] == namespace]:
+        dropped = [k for k in self._slots if k[0] == namespace]
+        KV_STATS.cache_invalidations += len(dropped)
+        for cached in dropped:
             self._drop(cached)
 
     def clear(self) -> None:
         """Drop everything (e.g. after missed invalidations); reads in flight won't fill."""
         self._seq += 1
         self._cleared_seq = self._seq
+        KV_STATS.cache_invalidations += len(self._slots)
         self._slots.clear()
         self._bytes = 0
 

@@ -17,7 +17,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import (
@@ -39,6 +39,7 @@ from runtime.host import WorkerHost
 from runtime.limits import (
     DEV_PATH_PREFIX,
     HEALTH_PATH,
+    METRICS_PATH,
     MSG_BAD_RETURN,
     MSG_BODY_TOO_LARGE,
     MSG_CPU_EXCEEDED,
@@ -47,6 +48,10 @@ from runtime.limits import (
     MSG_STORE_UNAVAILABLE,
     MSG_WALL_EXCEEDED,
 )
+from runtime.metrics import Metrics
+
+if TYPE_CHECKING:
+    from runtime.metrics import Metrics
 
 __all__ = ["EdgeworksApp", "create_app"]
 
@@ -64,8 +69,11 @@ def create_app(
     access_log: bool = True,
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
+    metrics: Metrics | None = None,
 ) -> EdgeworksApp:
     """The ASGI app serving ``host``'s current worker.
+
+    ``metrics``: count requests and serve them at ``/__edgeworks/metrics``.
 
     ``extra_routes`` maps exact paths under ``/__edgeworks/`` to ASGI apps and is
     only used in ``dev`` mode. ``on_startup``/``on_shutdown`` run in the ASGI
@@ -79,6 +87,7 @@ def create_app(
         access_log=access_log,
         on_startup=on_startup,
         on_shutdown=on_shutdown,
+        metrics=metrics,
     )
 
 
@@ -94,8 +103,11 @@ class EdgeworksApp:
         access_log: bool = True,
         on_startup: Sequence[Hook] = (),
         on_shutdown: Sequence[Hook] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         self.host = host
+        self.metrics = metrics
+        self._stats = metrics.requests if metrics is not None else None
         self.mode: Mode = mode
         self.extra_routes = dict(extra_routes or {}) if mode == "dev" else {}
         self.access_log = access_log
@@ -109,18 +121,20 @@ class EdgeworksApp:
         if kind == "http":
             if self.draining:
                 send = _closing(send)
-            if not (self.access_log and access_logger.isEnabledFor(logging.INFO)):
+            stats = self._stats
+            log = self.access_log and access_logger.isEnabledFor(logging.INFO)
+            if stats is None and not log:
                 await self._http(scope, receive, send)
                 return
             start = time.perf_counter()
             status = await self._http(scope, receive, send)
-            access_logger.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - start) * 1000,
-            )
+            elapsed = time.perf_counter() - start
+            if stats is not None and not scope["path"].startswith(DEV_PATH_PREFIX):
+                stats.request(status, elapsed)
+            if log:
+                access_logger.info(
+                    "%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed * 1000
+                )
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         else:  # websocket: not part of the worker contract
@@ -204,6 +218,8 @@ class EdgeworksApp:
             # against this request's subrequests (as on Workers) and use its transport.
             if ctx.pending:
                 ctx.flush(host.run_later)
+            if self._stats is not None and ctx.subrequests:
+                self._stats.subrequests += ctx.subrequests
             if budget is not None:
                 budget.__exit__(None, None, None)
             reset_current_context(token)
@@ -219,9 +235,13 @@ class EdgeworksApp:
     ) -> Any:
         """What to answer when the handler raised (or ran over a limit)."""
         if isinstance(exc, CpuInterrupt):
+            if self._stats is not None:
+                self._stats.limits["cpu"] += 1
             logger.error("%s %s: %s", scope["method"], scope["path"], MSG_CPU_EXCEEDED)
             return PlainTextResponse(MSG_CPU_EXCEEDED + "\n", status_code=503)
         if wall_expired:
+            if self._stats is not None:
+                self._stats.limits["wall"] += 1
             logger.error("%s %s: %s", scope["method"], scope["path"], MSG_WALL_EXCEEDED)
             return PlainTextResponse(MSG_WALL_EXCEEDED + "\n", status_code=504)
         if isinstance(exc, asyncio.CancelledError):
@@ -313,6 +333,10 @@ class EdgeworksApp:
     async def _internal(self, path: str, scope: Scope, receive: Receive, send: Send) -> int:
         if path == HEALTH_PATH:
             response: Response = PlainTextResponse("ok\n")
+        elif path == METRICS_PATH and self.metrics is not None:
+            accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+            body, content_type = self.metrics.render(accept.decode("latin-1"))
+            response = Response(body, headers={"content-type": content_type})
         else:
             route = self.extra_routes.get(path)
             if route is not None:

@@ -55,6 +55,12 @@ MSG_RELOAD_FAILED = (
 )
 MSG_RELOADED = "reloaded: new processes {pids} serve, the old ones drain"
 
+# --- metrics (runtime/metrics.py) -----------------------------------------------------
+METRICS_PATH = "/__edgeworks/metrics"  # Prometheus text format; dev, and serve --metrics
+METRICS_FLUSH_S = 1.0  # s between snapshots each serve process writes for the others
+#: upper bounds (s) of the request latency histogram
+REQUEST_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
 # --- runtime messages ---------------------------------------------------------------
 MSG_CPU_EXCEEDED = "Worker exceeded CPU time limit"  # 503
 MSG_WALL_EXCEEDED = "Worker exceeded wall time limit"  # 504

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -63,6 +64,8 @@ class ServeOptions:
     cwd: str | None = None
     cron_lock: str | None = None
     debug: bool = False
+    metrics: bool = False  # serve /__edgeworks/metrics (docs/operations.md)
+    metrics_dir: str | None = None  # where each process writes its metrics snapshot
 
 
 def load_serve_config(options: ServeOptions) -> Config:
@@ -109,7 +112,12 @@ def build_app(
     )
     cron = CronRunner(host, config.triggers.crons)
     lock = _CronLock(options.cron_lock)
-    retry: list[asyncio.Future[None]] = []
+    background: list[asyncio.Future[None]] = []  # cron lock retry, metrics flush
+    metrics = None
+    if options.metrics:
+        from runtime.metrics import Metrics
+
+        metrics = Metrics(options.metrics_dir)
 
     # H6: pub/sub cache invalidation between locations ([kv] invalidation = "pubsub").
     invalidators: list[Any] = []
@@ -124,17 +132,21 @@ def build_app(
         if lock.acquire():
             cron.start()
         elif cron.schedule.crons:
-            retry.append(asyncio.ensure_future(_retry_cron_lock(lock, cron)))
+            background.append(asyncio.ensure_future(_retry_cron_lock(lock, cron)))
+        if metrics is not None and metrics.folder is not None:
+            background.append(asyncio.ensure_future(metrics.flush_forever()))
 
     async def shutdown() -> None:
         for invalidator in invalidators:  # H6: stop listening before the store closes
             await invalidator.aclose()
-        for task in retry:
+        for task in background:
             task.cancel()
         await cron.stop()
         await host.drain()
         await store.aclose()
         lock.release()
+        if metrics is not None:
+            metrics.write()  # the last totals of this process stay in the sums
 
     # The lifespan runs the shutdown hooks, then host.aclose() (drain again, close fetcher).
     return create_app(
@@ -143,6 +155,7 @@ def build_app(
         access_log=options.access_log,
         on_startup=[startup],
         on_shutdown=[shutdown],
+        metrics=metrics,
     )
 
 
@@ -241,6 +254,8 @@ def run_serve(options: ServeOptions) -> int:
     fd, lock_path = tempfile.mkstemp(prefix="edgeworks-cron-", suffix=".lock")
     os.close(fd)
     options = replace(options, cron_lock=lock_path)  # one cron runner across reloads
+    if options.metrics:  # every process (and generation) adds its totals here
+        options = replace(options, metrics_dir=tempfile.mkdtemp(prefix="edgeworks-metrics-"))
     try:
         if options.workers <= 1:
             return _serve_in_process(config, options, worker, sock)
@@ -248,6 +263,8 @@ def run_serve(options: ServeOptions) -> int:
     finally:
         sock.close()
         Path(lock_path).unlink(missing_ok=True)
+        if options.metrics_dir is not None:
+            shutil.rmtree(options.metrics_dir, ignore_errors=True)
 
 
 _stopped = threading.Event()  # set once uvicorn has served and shut down

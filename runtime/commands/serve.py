@@ -29,6 +29,12 @@ def register(sub: Subparsers) -> None:
         default=True,
         help="one line per request: GET /path 200 1.8ms (default: on)",
     )
+    parser.add_argument(
+        "--metrics",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="serve Prometheus metrics at /__edgeworks/metrics (default: off; docs/operations.md)",
+    )
     parser.set_defaults(func=_run_serve)
 
 
@@ -46,5 +52,6 @@ def _run_serve(args: argparse.Namespace) -> int:
         env_file=args.env_file,
         access_log=args.access_log,
         debug=args.debug,
+        metrics=args.metrics,
     )
     return run_serve(options)

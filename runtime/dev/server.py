@@ -294,7 +294,9 @@ class DevServer:
             **self.mounts,
             **(self.locations.routes() if self.locations is not None else {}),  # H6
         }
-        app: ASGIApp = create_app(self.host, mode="dev", extra_routes=routes)
+        from runtime.metrics import Metrics
+
+        app: ASGIApp = create_app(self.host, mode="dev", extra_routes=routes, metrics=Metrics())
         host = self.host
         self.reaper = GenerationReaper(app, lambda: host.current)
         app = self.reaper

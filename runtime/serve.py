@@ -283,6 +283,7 @@ def serve_uvicorn_config(app: Any, config: Config) -> Any:
         graceful_shutdown_s=_graceful_s(config),
         loop="uvloop",
         http="httptools",
+        ws="none",  # workers speak HTTP only (as in dev); skips importing websockets
     )
 
 

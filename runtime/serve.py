@@ -307,11 +307,9 @@ def _serve_in_process(
 ) -> int:
     """One process serves in the parent (the fastest start). Its first SIGHUP starts a
     spawned generation; once that serves, this server drains and the parent supervises."""
-    from runtime.supervisor import drain
-
     app = build_app(config, options, worker)
-    supervisor = _supervisor(options, sock, config)
-    handoff: list[Any] = []
+    supervisors: list[Supervisor] = []  # made on the first SIGHUP (multiprocessing is not
+    handoff: list[Any] = []  # imported before then: a faster start)
     reloading: list[threading.Thread] = []
 
     async def stopped() -> None:
@@ -320,6 +318,11 @@ def _serve_in_process(
     app.on_shutdown.append(stopped)
 
     def reload(loop: asyncio.AbstractEventLoop) -> None:
+        from runtime.supervisor import drain
+
+        if not supervisors:
+            supervisors.append(_supervisor(options, sock, config))
+        supervisor = supervisors[0]
         if not supervisor.reload_allowed():
             return
         generation = supervisor.start_generation()
@@ -350,10 +353,10 @@ def _serve_in_process(
     for thread in reloading:
         thread.join()
     if handoff and app.draining:  # reloaded: the spawned generation serves from now on
-        supervisor.install_signals()
-        return supervisor.run()
+        supervisors[0].install_signals()
+        return supervisors[0].run()
     for generation in handoff:  # stopped while a reload was starting
-        supervisor.stop(generation)
+        supervisors[0].stop(generation)
     return EXIT_OK if server.started else EXIT_FAILURE
 
 

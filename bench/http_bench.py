@@ -7,8 +7,9 @@ uvicorn with uvloop + httptools, one process, no access log:
 - raw:       a raw ASGI hello app (the floor)
 - hello:     `edgeworks serve --workers 1 --no-access-log` on examples/hello
 - kv-read:   the same on a worker reading a 1 KiB value (edge-cache hit)
+- kv-read+metrics: the same with `--metrics` (what counting every request costs)
 
-All four servers run at once; wrk -t1 -c32 -d$DURATION (default 10s) visits them
+All five servers run at once; wrk -t1 -c32 -d$DURATION (default 10s) visits them
 in turn, $ROUNDS rounds (default 2); printed: median req/s, p50, p99, the best
 round's req/s (load from elsewhere on a shared box only ever lowers it) and the
 ratios to starlette. Then cold start (process start -> first
@@ -66,9 +67,9 @@ def start(name: str, port: int, work: Path) -> subprocess.Popen[bytes]:
         args += ["--log-level", "warning"]
         cwd = BENCH / "http_apps"
     else:
-        project = work / name
+        project = work / name.removesuffix("+metrics")
         args = [str(VENV_BIN / "edgeworks"), "serve", "--port", str(port), "--no-access-log"]
-        args += ["--kv", "memory"]
+        args += ["--kv", "memory", *(["--metrics"] if name.endswith("+metrics") else [])]
         cwd = project
     log = (work / f"{name}.log").open("ab")
     return subprocess.Popen(args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -169,15 +170,18 @@ def asgi_figures(work: Path) -> None:
     from runtime.serve import ServeOptions, build_app, load_serve_config
 
     apps: dict[str, object] = {"starlette": starlette_app, "raw": raw_app}
-    for name in ("hello", "kv-read"):
+    for name in ("hello", "kv-read", "kv-read+metrics"):
         options = ServeOptions(
-            overrides={"kv.store": "memory"}, access_log=False, cwd=str(work / name)
+            overrides={"kv.store": "memory"},
+            access_log=False,
+            cwd=str(work / name.removesuffix("+metrics")),
+            metrics=name.endswith("+metrics"),
         )
         apps[name] = build_app(load_serve_config(options), options)
     costs = {name: asyncio.run(asgi_cost(app)) for name, app in apps.items()}
     print("\nin-process ASGI cost per request (best of 3 x 20,000 calls, no server):")
     for name, cost in costs.items():
-        print(f"{name:10} {cost:7.1f} us   {costs['starlette'] / cost:5.2f}x starlette's speed")
+        print(f"{name:16} {cost:7.1f} us   {costs['starlette'] / cost:5.2f}x starlette's speed")
 
 
 def main() -> None:
@@ -187,7 +191,7 @@ def main() -> None:
     if "--asgi-only" in sys.argv:
         asgi_figures(work)
         return
-    names = ["starlette", "raw", "hello", "kv-read"]
+    names = ["starlette", "raw", "hello", "kv-read", "kv-read+metrics"]
     results: dict[str, list[tuple[float, float, float]]] = {n: [] for n in names}
     # All four servers run at once (an idle server costs nothing) and wrk visits them in
     # turn, round after round: a burst of load from elsewhere on the box then hits every
@@ -206,7 +210,7 @@ def main() -> None:
                 results[name].append(wrk(urls[name]))
                 rps, p50, p99 = results[name][-1]
                 print(
-                    f"round {round_no + 1} {name:9} {rps:9.0f} req/s  "
+                    f"round {round_no + 1} {name:16} {rps:9.0f} req/s  "
                     f"p50 {p50:6.2f} ms  p99 {p99:6.2f} ms",
                     flush=True,
                 )
@@ -216,7 +220,7 @@ def main() -> None:
         base = results["starlette"]
         print(f"\nwrk -t1 -c32 -d{DURATION}, {ROUNDS} rounds interleaved (median of rounds)")
         print(
-            f"{'app':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'rps/starlette':>14} "
+            f"{'app':16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'rps/starlette':>14} "
             f"{'p99/starlette':>14} {'best req/s':>11} {'best/starlette':>15}"
         )
         base_rps = statistics.median(r[0] for r in base)
@@ -228,7 +232,7 @@ def main() -> None:
             p99 = statistics.median(r[2] for r in results[name])
             best = max(r[0] for r in results[name])
             print(
-                f"{name:10} {rps:9.0f} {p50:8.2f} {p99:8.2f} {rps / base_rps:13.2f}x "
+                f"{name:16} {rps:9.0f} {p50:8.2f} {p99:8.2f} {rps / base_rps:13.2f}x "
                 f"{p99 / base_p99:13.2f}x {best:11.0f} {best / base_best:14.2f}x"
             )
 

@@ -256,6 +256,7 @@ def serve_child(options_json: str, sock: socket.socket, ready: Connection) -> No
     from runtime._listen import configure_logging, make_server
     from runtime.serve import ServeOptions, build_app, load_serve_config, serve_uvicorn_config
 
+    _stop_with_parent()
     options = ServeOptions(**json.loads(options_json))
     configure_logging("edgeworks")
     try:
@@ -278,3 +279,18 @@ def serve_child(options_json: str, sock: socket.socket, ready: Connection) -> No
     with contextlib.suppress(KeyboardInterrupt):  # the parent stops us: nothing to report
         server.run(sockets=[sock])
     sys.exit(0 if server.started else 1)
+
+
+def _stop_with_parent() -> None:
+    """Linux: get SIGTERM when the parent dies (even by SIGKILL), so that no orphaned
+    server keeps the port; elsewhere the parent's own SIGTERM handling is all there is."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before prctl: stop now
+        sys.exit(1)

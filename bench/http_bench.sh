@@ -10,5 +10,5 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 PYTHON=${PYTHON:-.venv/bin/python}
 "$PYTHON" bench/http_bench.py "$@"
-# Workers (H8): edge_auth turning away unauthorized requests vs the hello worker.
+# Workers: edge_auth turning away unauthorized requests vs the hello worker.
 exec "$PYTHON" bench/workers_bench.py "$@"

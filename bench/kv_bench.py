@@ -39,7 +39,8 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from kv import KVNamespace, Store, WriteOp, open_store
+from kv import KVNamespace, open_store
+from kv.backends import Store, WriteOp
 from kv.backends import _sqlite_db as db
 
 VALUE_1K = os.urandom(1024)

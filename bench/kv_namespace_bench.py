@@ -28,8 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kv import EdgeCache, KVNamespace, WriteOp
+from kv import EdgeCache, KVNamespace
 from kv._cursor import encode_cursor
+from kv.backends import WriteOp
 from kv.backends.memory import MemoryStore
 from kv.limits import MAX_VALUE_BYTES
 

@@ -1,4 +1,4 @@
-"""``KVNamespace``: the binding a worker sees as ``env.NAME`` (spec/kv.md §1-§4).
+"""``KVNamespace``: the binding a worker sees as ``env.NAME`` (docs/kv.md).
 
 The namespace owns behaviour: validation and limits, encoding, expiration with the
 injected clock, the edge cache, list cursors and the mapping of store failures to
@@ -28,7 +28,7 @@ Clock = Callable[[], float]
 _Keys = list[str] | tuple[str, ...]
 
 
-class _store_errors:  # lower case: it reads like a function, ``with _store_errors(op):``
+class store_errors:  # lower case: it reads like a function, ``with store_errors(op):``
     """Turn a backend's ``StoreUnavailable`` into the 503 ``KVError`` of ``op``.
 
     A class, not ``@contextmanager``: it wraps every store call, so it is kept cheap.
@@ -70,7 +70,7 @@ def _pick(options: object, names: tuple[str, ...], given: object) -> Any:
 
 
 async def _guarded(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    with _store_errors(L.OP_GET, L.KIND_GET):
+    with store_errors(L.OP_GET, L.KIND_GET):
         async for chunk in chunks:
             yield chunk
 
@@ -234,7 +234,7 @@ class KVNamespace:
 
     async def _read(self, key: str, now: float) -> tuple[Entry | None, str | None]:
         """A store read after a cache miss (or without a cache), filling the cache."""
-        with _store_errors(L.OP_GET, L.KIND_GET):
+        with store_errors(L.OP_GET, L.KIND_GET):
             entry = _live(await self.store.get(self.id, key, now), now)
         if self.cache is None:
             return entry, None
@@ -254,7 +254,7 @@ class KVNamespace:
                     return None, None, None
                 return chunks_of(entry.value), entry.metadata, "HIT"
             status = "MISS"
-        with _store_errors(L.OP_GET, L.KIND_GET):
+        with store_errors(L.OP_GET, L.KIND_GET):
             found = await self.store.stream(self.id, key, now, L.STREAM_CHUNK_BYTES)
         if found is not None and found.expiration is not None and found.expiration <= now:
             found = None
@@ -289,7 +289,7 @@ class KVNamespace:
             else:
                 found[key] = (_live(hit.entry, now), "HIT")
         if misses:
-            with _store_errors(op, L.KIND_GET_BULK):
+            with store_errors(op, L.KIND_GET_BULK):
                 entries = await self.store.get_many(self.id, misses, now)
             status = None if self.cache is None else "MISS"
             for key, entry in zip(misses, entries, strict=True):
@@ -349,7 +349,7 @@ class KVNamespace:
         if self.limit_write_rate:
             self._write_rate.check(self.id, key, now)
         count_operation(L.OP_PUT, L.KIND_PUT)
-        with _store_errors(L.OP_PUT, L.KIND_PUT):
+        with store_errors(L.OP_PUT, L.KIND_PUT):
             await self.store.put(self.id, key, data, expires, meta_text)
         if self.limit_write_rate:
             self._write_rate.wrote(self.id, key, now)
@@ -364,7 +364,7 @@ class KVNamespace:
         V.check_key(key, L.OP_DELETE)
         count_operation(L.OP_DELETE, L.KIND_DELETE)
         now = self.clock()
-        with _store_errors(L.OP_DELETE, L.KIND_DELETE):
+        with store_errors(L.OP_DELETE, L.KIND_DELETE):
             await self.store.delete(self.id, key)
         if self.cache is not None:
             self.cache.wrote(self.id, key, None, now)
@@ -393,7 +393,7 @@ class KVNamespace:
         start_after = decode_cursor(self.id, text, given) if given not in (None, "") else None
         count_operation(L.OP_LIST, L.KIND_LIST)
         now = self.clock()
-        with _store_errors(L.OP_LIST, L.KIND_LIST):
+        with store_errors(L.OP_LIST, L.KIND_LIST):
             infos = await self.store.list_keys(self.id, text, start_after, count + 1, now)
         page = infos[:count]
         # Stores never list expired keys; checking again is cheap. Completeness and the

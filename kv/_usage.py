@@ -1,4 +1,4 @@
-"""Optional production limits (off by default, spec/kv.md §2): one write per second
+"""Optional production limits (off by default, docs/kv.md): one write per second
 per key, and 1000 KV operations per request, so code that would fail on Workers
 fails here first.
 

@@ -1,4 +1,4 @@
-"""Validation of KV arguments (spec/kv.md §2): every check raises the Workers KV error.
+"""Validation of KV arguments (docs/kv.md): every check raises the Workers KV error.
 
 Each function checks one argument and returns it in the form the namespace uses
 (an encoded key length, an absolute expiration, compact metadata JSON, ...).

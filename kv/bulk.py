@@ -24,7 +24,7 @@ from typing import Any
 
 from kv import _validate as V
 from kv import limits as L
-from kv._namespace import KVNamespace, _store_errors
+from kv._namespace import KVNamespace, store_errors
 from kv.backends.base import WriteOp
 from kv.errors import BulkFileError, KVError
 
@@ -227,7 +227,7 @@ async def write_batch(ns: KVNamespace, ops: Sequence[WriteOp]) -> None:
     if not ops:
         return
     writes = any(o.value is not None for o in ops)
-    with _store_errors(
+    with store_errors(
         L.OP_PUT if writes else L.OP_DELETE, L.KIND_PUT if writes else L.KIND_DELETE
     ):
         await ns.store.write_batch(ns.id, ops)

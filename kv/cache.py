@@ -1,7 +1,7 @@
 """The edge cache: one per location (each ``edgeworks serve`` process, each simulated
 ``dev --locations`` location), shared by every namespace of that location.
 
-Workers KV semantics (spec/kv.md §4): reads fill the cache with the value or with
+Workers KV semantics (docs/kv.md, "The edge cache"): reads fill the cache with the value or with
 "not found" for ``cache_ttl`` seconds; a later read with a smaller ``cache_ttl``
 shortens how long the cached copy may be used (a larger one does not lengthen
 it); expiration always wins; the writing location sees its own writes at once.

@@ -1,4 +1,4 @@
-"""Every KV limit and message (spec/kv.md §2), as named constants with units."""
+"""Every KV limit and message (docs/kv.md), as named constants with units."""
 
 from __future__ import annotations
 
@@ -159,7 +159,7 @@ STATUS_URI_TOO_LONG = 414
 STATUS_TOO_MANY_REQUESTS = 429
 STATUS_UNAVAILABLE = 503
 
-# --- bulk files of `edgeworks kv bulk` (wrangler's JSON format; kv/bulk.py, H3) ---
+# --- bulk files of `edgeworks kv bulk` (wrangler's JSON format; kv/bulk.py) ---
 BULK_PUT_FIELDS = ("key", "value", "expiration", "expiration_ttl", "metadata", "base64")
 BULK_KEYS_PER_GET = MAX_BULK_GET_KEYS  # keys per namespace bulk get when a file asks for more
 MSG_BULK_FILE_HEADER = "{source}: {count} invalid item(s), nothing was written"

@@ -14,12 +14,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runtime._fetch import Fetcher
     from runtime.app import EdgeworksApp, create_app
     from runtime.context import Context, fetch
     from runtime.env import Env, build_env, env_from_config
     from runtime.errors import ConfigError, LimitExceeded, WorkerError, WorkerLoadError
-    from runtime.host import Generation, RuntimeLimits, ScheduledEvent, WorkerHost
+    from runtime.host import RuntimeLimits, ScheduledEvent, WorkerHost
     from runtime.loader import LoadedWorker, load_worker
 
 __all__ = [
@@ -27,8 +26,6 @@ __all__ = [
     "Context",
     "EdgeworksApp",
     "Env",
-    "Fetcher",
-    "Generation",
     "LimitExceeded",
     "LoadedWorker",
     "RuntimeLimits",
@@ -48,8 +45,6 @@ _WHERE = {
     "Context": "runtime.context",
     "EdgeworksApp": "runtime.app",
     "Env": "runtime.env",
-    "Fetcher": "runtime._fetch",
-    "Generation": "runtime.host",
     "LimitExceeded": "runtime.errors",
     "LoadedWorker": "runtime.loader",
     "RuntimeLimits": "runtime.host",

@@ -401,7 +401,7 @@ def _sends_plainly(cls: type) -> bool:
 def _status_of(exc: BaseException) -> tuple[int, str | None]:
     """The status an uncaught exception maps to, and the text ``serve`` may show."""
     if isinstance(exc, KVError):
-        # spec/kv.md §4: an uncaught KVError is a 500, except "Store unavailable" (503).
+        # docs/kv.md: an uncaught KVError is a 500, except "Store unavailable" (503).
         if exc.status == 503:
             return 503, MSG_STORE_UNAVAILABLE
         return 500, None

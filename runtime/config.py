@@ -159,7 +159,7 @@ class KVNamespaceConfig(_Model):
 
 
 class SiteConfig(_Model):
-    """``[site]``: the folder deployed into the ``__STATIC_CONTENT`` namespace (spec/sites.md §3)."""
+    """``[site]``: the folder deployed into the ``__STATIC_CONTENT`` namespace (docs/sites.md)."""
 
     bucket: Path
     include: tuple[StrictStr, ...] = ()
@@ -205,7 +205,7 @@ class TriggersConfig(_Model):
 
 
 class LimitsConfig(_Model):
-    """``[limits]`` (spec/dev.md §4); defaults live in ``runtime.limits``."""
+    """``[limits]`` (docs/runtime.md, "Limits"); defaults live in ``runtime.limits``."""
 
     cpu_ms: StrictInt = Field(default=limits.DEFAULT_CPU_MS, gt=0)
     wall_ms: StrictInt = Field(default=limits.DEFAULT_WALL_MS, gt=0)

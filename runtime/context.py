@@ -26,7 +26,14 @@ from runtime.limits import DEFAULT_SUBREQUESTS, MSG_SUBREQUESTS
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["Context", "current_context", "fetch", "reset_current_context", "set_current_context"]
+__all__ = [
+    "Context",
+    "Fetcher",
+    "current_context",
+    "fetch",
+    "reset_current_context",
+    "set_current_context",
+]
 
 # Status of the exception raised by the extra fetch: uncaught, it is a plain 500.
 SUBREQUEST_LIMIT_STATUS = 500

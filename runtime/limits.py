@@ -1,4 +1,4 @@
-"""Every runtime limit and default (spec/dev.md §4), as named constants with units.
+"""Every runtime limit and default (docs/runtime.md, "Limits"), as named constants with units.
 
 ``[limits]`` in edgeworks.toml overrides the ``DEFAULT_*`` values; the config
 models (``runtime.config``) read their defaults from here.
@@ -17,7 +17,7 @@ DEFAULT_DRAIN_MS = 30_000  # ms pending wait_until work may run at shutdown
 STATE_DIR = ".edgeworks/state"  # local state (the default SQLite store), under the project root
 KV_SQLITE_FILENAME = "kv.sqlite3"  # the SQLite store's file in STATE_DIR or --persist-to DIR
 
-# --- runtime: dispatch, limits, serve (H5) ----------------------------------------
+# --- runtime: dispatch, limits, serve ----------------------------------------
 WORKER_MODULE_PREFIX = "_edgeworks_worker_"  # unique module names of loaded workers
 CPU_CHECK_INTERVAL_MS = 20  # ms between watchdog checks at most (also cpu_ms / 4)
 CPU_INTERRUPT_SIGNAL = "SIGUSR2"  # signal the watchdog sends to the loop thread
@@ -82,6 +82,13 @@ MSG_NO_ORIGIN = (
 MSG_UNKNOWN_BINDING = "env has no binding {name!r}; configured bindings: {bindings}"
 MSG_NO_BINDINGS = "env has no binding {name!r}; no bindings are configured"
 MSG_WORKER_NOT_FOUND = "{file}: worker file not found"
+# edgeworks' own top-level packages: a project module of the same name can never be imported.
+EDGEWORKS_TOP_LEVEL = ("cli", "kv", "queues", "runtime", "sites", "workers")
+MSG_MODULE_SHADOWED = (
+    "{file}: this module is named like edgeworks' own '{name}' package, so "
+    "'import {name}' gives edgeworks' package, never this file; rename it "
+    "(for example to my_{name}) (see docs/runtime.md)"
+)
 MSG_WORKER_IMPORT_FAILED = "{file}:{line}: {error}"
 MSG_HANDLER_MISSING = (
     "{file}: no handle_request function; define async def handle_request(request, env, ctx)"
@@ -106,7 +113,7 @@ MSG_UNMOCKED_FETCH = (
     "transport=httpx.MockTransport(handler) to WorkerClient"
 )
 
-# --- dev server (H7: runtime/dev/server.py, runtime/dev/watch.py, runtime/dev/pages.py) ------
+# --- dev server (runtime/dev/server.py, runtime/dev/watch.py, runtime/dev/pages.py) ------
 DEV_DEFAULT_HOST = "127.0.0.1"
 DEV_DEFAULT_PORT = 8787
 DEV_WATCH_STEP_MS = 20  # a burst ends after this long without a new change (watchfiles step)

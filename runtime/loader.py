@@ -31,9 +31,11 @@ from typing import Any
 
 from runtime.errors import WorkerLoadError
 from runtime.limits import (
+    EDGEWORKS_TOP_LEVEL,
     MSG_HANDLER_ARITY,
     MSG_HANDLER_MISSING,
     MSG_HANDLER_NOT_ASYNC,
+    MSG_MODULE_SHADOWED,
     MSG_SCHEDULED_ARITY,
     MSG_SCHEDULED_NOT_ASYNC,
     MSG_WORKER_IMPORT_FAILED,
@@ -46,6 +48,8 @@ __all__ = ["LoadedWorker", "load_worker"]
 Handler = Callable[..., Coroutine[Any, Any, Any]]
 
 _counter = itertools.count(1)
+# The folder that holds edgeworks' top-level packages (site-packages, or a checkout).
+_EDGEWORKS_ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,7 @@ def load_worker(
     root = Path(project_root).resolve() if project_root is not None else file.parent
     if not file.is_file():
         raise WorkerLoadError(MSG_WORKER_NOT_FOUND.format(file=file), filename=str(file))
+    _refuse_shadowed_modules(root)
     name = module_name or f"{WORKER_MODULE_PREFIX}{next(_counter)}_{_identifier(file.stem)}"
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
@@ -118,6 +123,25 @@ def load_worker(
         scheduled=scheduled,
         scheduled_arity=scheduled_arity,
     )
+
+
+def _refuse_shadowed_modules(root: Path) -> None:
+    """Refuse a project module named like one of edgeworks' top-level packages.
+
+    ``root`` goes on ``sys.path``, but edgeworks' packages are imported already
+    (or will be, by edgeworks itself): a project's own ``kv.py`` would silently
+    be edgeworks' ``kv``, in serve and on every dev reload, or worse, stand in
+    for it. A loud error at load beats a confusing one later.
+    """
+    if root == _EDGEWORKS_ROOT:
+        return  # a project inside edgeworks' own checkout: these are our packages
+    for name in EDGEWORKS_TOP_LEVEL:
+        for candidate in (root / f"{name}.py", root / name / "__init__.py"):
+            if candidate.is_file():
+                raise WorkerLoadError(
+                    MSG_MODULE_SHADOWED.format(file=candidate, name=name),
+                    filename=str(candidate),
+                )
 
 
 def _import(file: Path, name: str, root: Path) -> types.ModuleType:

@@ -1,4 +1,4 @@
-"""``edgeworks serve``: the production server (spec/dev.md §3).
+"""``edgeworks serve``: the production server (docs/runtime.md).
 
 The parent process validates everything before it binds: config (a
 ``ConfigError`` exits 2), the worker (``WorkerLoadError`` exits 1) and the
@@ -119,7 +119,7 @@ def build_app(
 
         metrics = Metrics(options.metrics_dir)
 
-    # H6: pub/sub cache invalidation between locations ([kv] invalidation = "pubsub").
+    # Pub/sub cache invalidation between locations ([kv] invalidation = "pubsub").
     invalidators: list[Any] = []
 
     async def startup() -> None:
@@ -137,7 +137,7 @@ def build_app(
             background.append(asyncio.ensure_future(metrics.flush_forever()))
 
     async def shutdown() -> None:
-        for invalidator in invalidators:  # H6: stop listening before the store closes
+        for invalidator in invalidators:  # stop listening before the store closes
             await invalidator.aclose()
         for task in background:
             task.cancel()
@@ -229,7 +229,7 @@ def run_serve(options: ServeOptions) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-    # H6: [kv] invalidation = "pubsub" needs a Redis store; say so before binding.
+    # [kv] invalidation = "pubsub" needs a Redis store; say so before binding.
     from kv.invalidation import check_invalidation
 
     try:

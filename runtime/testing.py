@@ -1,4 +1,4 @@
-"""``WorkerClient``: unit-test a worker in-process with pytest (spec/dev.md §6).
+"""``WorkerClient``: unit-test a worker in-process with pytest (docs/runtime.md).
 
 Each client has its own memory store and fake clock; outbound ``fetch`` goes to
 the transport the test gives (an unmocked fetch raises, no socket is opened).

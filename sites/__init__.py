@@ -8,7 +8,7 @@
 >>> response = await assets(request)                   # a starlette Request -> Response
 
 Errors are ``SiteError`` (``DeployError`` when a deploy is refused); limits and
-defaults are in ``sites.limits``; spec/sites.md is the behaviour.
+defaults are in ``sites.limits``; docs/sites.md is the behaviour.
 
 ``AssetHandler`` (and with it starlette) is imported on first use, so the
 config can read the ``[site]`` defaults from ``sites.limits`` cheaply.
@@ -25,32 +25,27 @@ from sites.deploy import DeployResult, FileChange, ProgressCallback, deploy
 from sites.errors import DeployError, SiteError
 
 if TYPE_CHECKING:
-    from sites._walk import HashCache
     from sites.handler import AssetHandler
-    from sites.manifest import Manifest, ManifestEntry, current_manifest, deploy_generation
+    from sites.manifest import Manifest, ManifestEntry, current_manifest
 
 __all__ = [
     "AssetHandler",
     "DeployError",
     "DeployResult",
     "FileChange",
-    "HashCache",
     "Manifest",
     "ManifestEntry",
     "ProgressCallback",
     "SiteError",
     "current_manifest",
     "deploy",
-    "deploy_generation",
 ]
 
 _WHERE = {
     "AssetHandler": "sites.handler",
-    "HashCache": "sites._walk",
     "Manifest": "sites.manifest",
     "ManifestEntry": "sites.manifest",
     "current_manifest": "sites.manifest",
-    "deploy_generation": "sites.manifest",
 }
 
 

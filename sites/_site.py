@@ -1,4 +1,4 @@
-"""A manifest compiled for serving: steps 1-4 of spec/sites.md §2 and the headers.
+"""A manifest compiled for serving: the serving steps of docs/sites.md up to the file, and the headers.
 
 ``_redirects`` -> per-segment decoding -> html_handling -> not_found_handling, then
 the response headers with ``_headers`` applied. All of it depends only on the

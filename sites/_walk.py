@@ -1,6 +1,6 @@
 """The deploy side of the filesystem: walk a bucket, filter it, hash its files.
 
-Rules (spec/sites.md §1): skipped names, gitignore-style ``include``/``exclude`` and
+Rules (docs/sites.md, "Deploying"): skipped names, gitignore-style ``include``/``exclude`` and
 ``.assetsignore`` (pathspec), symlinks followed only while they stay inside the
 bucket, names normalised to NFC (collisions refused), control characters and
 backslashes in names refused. Every problem is collected, so one deploy attempt

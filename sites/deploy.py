@@ -1,6 +1,6 @@
 """``sites.deploy``: put a folder into a KV namespace and switch the site to it atomically.
 
-Order of work (spec/sites.md §1)::
+Order of work (docs/sites.md, "Deploying")::
 
     walk + filter + limits -> hash (threads) -> list what KV holds -> upload what is missing
     (batched, concurrent) -> write manifest v<N> -> ONE write switches the pointer
@@ -45,6 +45,9 @@ from sites.manifest import (
 
 if TYPE_CHECKING:
     from kv import KVNamespace
+
+# HashCache lives with the walk; it is public here, beside the deploy that takes it.
+__all__ = ["DeployResult", "FileChange", "HashCache", "ProgressCallback", "deploy"]
 
 #: ``progress(phase, done, total)``; phase is ``"hash"`` or ``"upload"``. Called from a
 #: worker thread while hashing.
@@ -198,7 +201,7 @@ async def deploy(
     look the same. Serving options are recorded in the manifest, so the handler
     needs nothing else.
     """
-    from kv import WriteOp
+    from kv.backends import WriteOp
     from kv.bulk import write_batch
 
     _check_options(html_handling, not_found_handling, keep)

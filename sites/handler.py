@@ -1,4 +1,4 @@
-"""``AssetHandler``: serve the live site of a ``__STATIC_CONTENT`` namespace (spec/sites.md §2).
+"""``AssetHandler``: serve the live site of a ``__STATIC_CONTENT`` namespace (docs/sites.md, "Serving").
 
 Per request, in order: ``_redirects`` -> per-segment decoding -> html_handling ->
 not_found_handling -> method -> headers (+ ``_headers``) -> If-None-Match -> Range.

@@ -1,4 +1,4 @@
-"""Every static-site limit, default and message (spec/sites.md), as named constants."""
+"""Every static-site limit, default and message (docs/sites.md), as named constants."""
 
 from __future__ import annotations
 

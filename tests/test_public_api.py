@@ -3,12 +3,101 @@ every public class and function has a docstring."""
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import inspect
+from pathlib import Path
 
 import pytest
 
-PACKAGES = ["kv", "kv.backends", "runtime", "sites", "workers"]
+PACKAGES = ["kv", "kv.backends", "runtime", "runtime.commands", "runtime.dev", "sites", "workers"]
+
+# What users need from each package, exactly (as httpx's test_exported_members.py does):
+# a name added or dropped here is a decision about the public API, not a side effect.
+EXPECTED = {
+    "kv": {
+        "EdgeCache",
+        "KVError",
+        "KVNamespace",
+        "KeyItem",
+        "ListResult",
+        "OperationBudget",
+        "StoreCorrupt",
+        "StoreUnavailable",
+        "ValueWithMetadata",
+        "open_store",
+        "operation_budget",
+    },
+    "kv.backends": {"Entry", "KeyInfo", "Store", "StreamEntry", "WriteOp", "open_store"},
+    "runtime": {
+        "ConfigError",
+        "Context",
+        "EdgeworksApp",
+        "Env",
+        "LimitExceeded",
+        "LoadedWorker",
+        "RuntimeLimits",
+        "ScheduledEvent",
+        "WorkerError",
+        "WorkerHost",
+        "WorkerLoadError",
+        "build_env",
+        "create_app",
+        "env_from_config",
+        "fetch",
+        "load_worker",
+    },
+    "runtime.commands": set(),
+    "runtime.dev": {"DevOptions", "DevServer", "run_dev"},
+    "sites": {
+        "AssetHandler",
+        "DeployError",
+        "DeployResult",
+        "FileChange",
+        "Manifest",
+        "ManifestEntry",
+        "ProgressCallback",
+        "SiteError",
+        "current_manifest",
+        "deploy",
+    },
+    "workers": set(),
+}
+SOURCE_ROOTS = ["cli.py", "kv", "runtime", "sites", "workers"]
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_public_api_exact_names(package: str) -> None:
+    assert set(importlib.import_module(package).__all__) == EXPECTED[package]
+
+
+def _sources() -> list[Path]:
+    files: list[Path] = []
+    for root in SOURCE_ROOTS:
+        path = REPO / root
+        files += [path] if path.is_file() else sorted(path.rglob("*.py"))
+    return [f for f in files if "templates" not in f.parts]
+
+
+def test_public_api_no_private_name_imported_across_modules() -> None:
+    """``from x import _name`` only for a private submodule of the importer's own package."""
+    offenders = []
+    for file in _sources():
+        for node in ast.walk(ast.parse(file.read_text())):
+            if not isinstance(node, ast.ImportFrom) or not node.module or node.level:
+                continue
+            for alias in node.names:
+                if not alias.name.startswith("_") or alias.name.startswith("__"):
+                    continue
+                own_package = file.relative_to(REPO).parts[0] == node.module.split(".")[0]
+                is_module = importlib.util.find_spec(f"{node.module}.{alias.name}") is not None
+                if not (own_package and is_module):
+                    offenders.append(
+                        f"{file.relative_to(REPO)}: from {node.module} import {alias.name}"
+                    )
+    assert offenders == []
 
 
 @pytest.mark.parametrize("package", PACKAGES)

@@ -2,7 +2,7 @@
 
 The runtime loads this file by path (like any user worker) when ``edgeworks.toml``
 has a ``[site]`` and no ``main``. All behaviour lives in ``sites.AssetHandler``
-(spec/sites.md §2); serving options come from the deployed manifest.
+(docs/sites.md, "Serving"); serving options come from the deployed manifest.
 """
 
 from __future__ import annotations

@@ -133,7 +133,7 @@ class Store(Protocol):
 
 class StoreBase:
     """What every backend shares: ``async with store:`` closes it on exit
-    (spec/kv.md §0: stores are async context managers)."""
+    (stores are async context managers)."""
 
     async def aclose(self) -> None:
         raise NotImplementedError

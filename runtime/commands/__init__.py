@@ -8,3 +8,5 @@ its handler, so ``edgeworks kv key get`` never loads the servers. What every
 group shares (options, config loading, the store, ``UsageError``) is in
 ``runtime.commands.common``.
 """
+
+__all__: list[str] = []

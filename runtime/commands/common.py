@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
-    from kv import Store
+    from kv.backends import Store
     from runtime.config import Config
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "Subparsers",
     "UsageError",
     "add_common",
+    "add_debug",
     "add_listen",
     "config_overrides",
     "input_file",
@@ -48,6 +49,11 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     """Options every command that reads edgeworks.toml takes (docs/config.md)."""
     parser.add_argument("--config", metavar="PATH", help="edgeworks.toml to use")
     parser.add_argument("--kv", metavar="URL", help="KV store URL (overrides [kv] store)")
+    add_debug(parser)
+
+
+def add_debug(parser: argparse.ArgumentParser) -> None:
+    """``--debug``: errors show their traceback (every command takes it)."""
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 

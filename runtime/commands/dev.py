@@ -15,7 +15,7 @@ def register(sub: Subparsers) -> None:
         "dev",
         help="run the hot-reloading dev server",
         description=f"Serve the worker on {DEV_DEFAULT_HOST}:{DEV_DEFAULT_PORT}, reload it on "
-        f"every save, keep KV state in {STATE_DIR} (spec/dev.md §1).",
+        f"every save, keep KV state in {STATE_DIR} (docs/dev.md).",
     )
     parser.add_argument("worker", nargs="?", metavar="WORKER.py", help="worker file (else main)")
     add_common(parser)
@@ -35,7 +35,7 @@ def register(sub: Subparsers) -> None:
     parser.add_argument(
         "--locations",
         metavar="N|NAMES",
-        help="simulate N locations (or sfo,ams,...) each with its own KV cache (spec/dev.md §2)",
+        help="simulate N locations (or sfo,ams,...) each with its own KV cache (docs/dev.md)",
     )
     parser.set_defaults(func=_run_dev)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from runtime.commands.common import EXIT_OK, Subparsers, UsageError
+from runtime.commands.common import EXIT_OK, Subparsers, UsageError, add_debug
 
 
 def register(sub: Subparsers) -> None:
@@ -22,7 +22,7 @@ def register(sub: Subparsers) -> None:
     parser.add_argument("dir", nargs="?", default=".", metavar="DIR", help="target folder")
     parser.add_argument("--template", choices=TEMPLATES, default=TEMPLATES[0])
     parser.add_argument("--name", help="project name (default: the folder's name)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug(parser)
     parser.set_defaults(func=_run_init)
 
 

@@ -28,7 +28,7 @@ from runtime.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from kv import Store
+    from kv.backends import Store
     from runtime.config import Config
 
 
@@ -318,7 +318,8 @@ def _kv_bulk_put(args: argparse.Namespace) -> int:
 
 
 def _kv_bulk_delete(args: argparse.Namespace) -> int:
-    from kv import KVNamespace, WriteOp
+    from kv import KVNamespace
+    from kv.backends import WriteOp
     from kv.bulk import parse_keys_file, write_batch
     from kv.limits import OP_DELETE
 

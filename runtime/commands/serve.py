@@ -13,7 +13,7 @@ def register(sub: Subparsers) -> None:
         "serve",
         help="run the production server",
         description="Serve the worker with uvicorn (uvloop, httptools): N processes, each a "
-        "location with its own KV cache; no reload, no dev endpoints (spec/dev.md §3).",
+        "location with its own KV cache; no reload, no dev endpoints (docs/runtime.md).",
     )
     add_common(parser)
     from runtime.limits import SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT

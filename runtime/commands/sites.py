@@ -17,7 +17,7 @@ from runtime.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from kv import Store
+    from kv.backends import Store
 
 
 def register(sub: Subparsers) -> None:
@@ -31,7 +31,7 @@ def register(sub: Subparsers) -> None:
         description="Store each file of DIR (default: [site] bucket) under a content-hashed "
         "key in the app's __STATIC_CONTENT namespace, upload only what is missing, switch to "
         "the new manifest in one write, then delete assets no recent version uses "
-        "(spec/sites.md §1).",
+        "(docs/sites.md).",
     )
     add_common(deploy)
     deploy.add_argument("dir", nargs="?", metavar="DIR", help="folder to deploy")

@@ -1,4 +1,4 @@
-"""Simulated locations for ``edgeworks dev --locations`` (spec/dev.md §2, spec/kv.md §4).
+"""Simulated locations for ``edgeworks dev --locations`` (docs/dev.md, docs/kv.md "The edge cache").
 
 Production Workers KV is eventually consistent: each location caches reads for
 ``cache_ttl``. ``dev`` normally runs one location with no cache (strong reads);

@@ -37,7 +37,7 @@ class DevOptions:
     ephemeral: bool = False  # --ephemeral: memory store
     live_reload: bool | None = None  # None: on when the project has a [site]
     force_polling: bool | None = None  # None: watchfiles decides (WATCHFILES_FORCE_POLLING)
-    locations: str | None = None  # --locations N|a,b,c (H6: runtime/dev/locations.py)
+    locations: str | None = None  # --locations N|a,b,c (runtime/dev/locations.py)
     cwd: Path | None = None
 
     def folder(self) -> Path:

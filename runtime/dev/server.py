@@ -1,4 +1,4 @@
-"""``edgeworks dev``: the hot-reloading development server (spec/dev.md §1, §5).
+"""``edgeworks dev``: the hot-reloading development server (docs/dev.md).
 
 One process, one event loop: uvicorn serves the runtime's app in dev mode
 (``create_app(host, mode="dev")``) while a watcher thread reports changes.
@@ -91,9 +91,9 @@ class DevServer:
     ) -> None:
         self.options = options
         self.out = out or sys.stdout
-        #: Extra dev-only routes (exact paths under ``/__edgeworks/``), e.g. H6's locations.
+        #: Extra dev-only routes (exact paths under ``/__edgeworks/``), e.g. the simulated locations' routes.
         self.mounts = dict(mounts or {})
-        #: H6: simulated locations (``--locations``): per-location caches, header, clock.
+        #: Simulated locations (``--locations``): per-location caches, header, clock.
         self.locations: Locations | None = None
         if options.locations:
             from runtime.dev.locations import Locations
@@ -150,7 +150,7 @@ class DevServer:
         if self.store is None:
             return None
         if self._hash_cache is None and config.site is not None:
-            from sites import HashCache
+            from sites.deploy import HashCache
 
             self._hash_cache = HashCache()
         return await deploy_bucket(config, self.store, changed, self._hash_cache)
@@ -267,7 +267,7 @@ class DevServer:
         self.config = config
         self.store = await open_dev_store(self.store_url(config))
         self._restart_watcher(watch_plan(config))
-        # H6: with --locations the host serves each request with its location's env.
+        # With --locations the host serves each request with its location's env.
         make_host = self.locations.host if self.locations is not None else WorkerHost
         self.host = make_host(limits=RuntimeLimits.from_config(config.limits), origin=config.origin)
         env = self.build_env(config, self.store)
@@ -292,7 +292,7 @@ class DevServer:
             ),
             LIVE_RELOAD_PATH: self.live,
             **self.mounts,
-            **(self.locations.routes() if self.locations is not None else {}),  # H6
+            **(self.locations.routes() if self.locations is not None else {}),
         }
         from runtime.metrics import Metrics
 
@@ -302,7 +302,7 @@ class DevServer:
         app = self.reaper
         if self._live_reload_enabled(config):
             app = inject_live_reload(app)
-        if self.locations is not None:  # H6: X-Edgeworks-Location in and out
+        if self.locations is not None:  # X-Edgeworks-Location in and out
             app = self.locations.wrap(app)
         return app
 
@@ -327,7 +327,7 @@ class DevServer:
         extra = []
         if self._live_reload_enabled(config):
             extra.append(f"  live reload on ({LIVE_RELOAD_PATH})")
-        if self.locations is not None:  # H6
+        if self.locations is not None:
             extra.append(self.locations.banner_line())
         return render_banner(
             config,

@@ -8,25 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from kv import KVNamespace, Store, open_store
+from kv import KVNamespace, open_store
+from kv.backends import Store
+from runtime.testing import FakeClock
 
 # Every store kind the contract suite runs against.
 STORE_KINDS = ["memory", "sqlite", "redis"]
 
 START = 1_700_000_000.0  # the fake clock's first reading: epoch seconds, a whole number
-
-
-class FakeClock:
-    """A clock callable whose time only moves when a test says so."""
-
-    def __init__(self, start: float = START) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def store_url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
@@ -52,7 +41,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(START)
 
 
 @pytest.fixture

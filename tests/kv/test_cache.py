@@ -1,4 +1,4 @@
-"""EdgeCache (spec/kv.md §4) with a fake clock: TTL, negative caching, shortened TTL,
+"""EdgeCache (docs/kv.md, "The edge cache") with a fake clock: TTL, negative caching, shortened TTL,
 expiration wins, read-your-writes, byte budget, and fills that race a write; then two
 locations over one store through KVNamespace."""
 

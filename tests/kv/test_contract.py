@@ -1,4 +1,4 @@
-"""The KV contract (spec/kv.md §1): get, get_with_metadata, put, delete through
+"""The KV contract (docs/kv.md): get, get_with_metadata, put, delete through
 ``KVNamespace`` against every store kind."""
 
 from __future__ import annotations
@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from kv import KVError, KVNamespace, Store, ValueWithMetadata
-from tests.kv.conftest import FakeClock
+from kv import KVError, KVNamespace, ValueWithMetadata
+from kv.backends import Store
+from runtime.testing import FakeClock
 
 GET_TYPE_MESSAGE = (
     'Unknown response type. Possible types are "text", "arrayBuffer", "json", and "stream".'

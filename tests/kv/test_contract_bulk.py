@@ -1,4 +1,4 @@
-"""Bulk get and bulk get_with_metadata (spec/kv.md §1-§2), against every store kind."""
+"""Bulk get and bulk get_with_metadata (docs/kv.md), against every store kind."""
 
 from __future__ import annotations
 

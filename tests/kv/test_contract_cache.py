@@ -1,4 +1,4 @@
-"""The edge cache as seen through ``KVNamespace`` (spec/kv.md §4), with a fake clock,
+"""The edge cache as seen through ``KVNamespace`` (docs/kv.md, "The edge cache"), with a fake clock,
 against every store kind. Two namespace objects over one store with separate
 ``EdgeCache`` objects are two locations."""
 
@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from kv import EdgeCache, KVNamespace, Store
+from kv import EdgeCache, KVNamespace
+from kv.backends import Store
 from kv.limits import LARGE_VALUE_BYTES
-from tests.kv.conftest import FakeClock
+from runtime.testing import FakeClock
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""Expiration (spec/kv.md §3) with a fake clock: no test sleeps. Against every store."""
+"""Expiration (docs/kv.md) with a fake clock: no test sleeps. Against every store."""
 
 from __future__ import annotations
 
-from kv import KVNamespace, Store
-from tests.kv.conftest import FakeClock
+from kv import KVNamespace
+from kv.backends import Store
+from runtime.testing import FakeClock
 
 
 async def test_ttl_expiry_is_int_now_plus_ttl_and_expired_at_equality(

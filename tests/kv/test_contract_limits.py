@@ -1,4 +1,4 @@
-"""Limits and messages of spec/kv.md §2, each at, under and over its boundary, with the
+"""Limits and messages of docs/kv.md, each at, under and over its boundary, with the
 messages to the letter, against every store kind."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from kv import KVError, KVNamespace
 from kv.limits import MAX_VALUE_BYTES, STREAM_CHUNK_BYTES
-from tests.kv.conftest import FakeClock
+from runtime.testing import FakeClock
 
 MIB = 1024 * 1024
 

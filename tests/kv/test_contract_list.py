@@ -1,4 +1,4 @@
-"""``list`` (spec/kv.md §1): UTF-8 byte order, literal prefixes, limits, cursors and
+"""``list`` (docs/kv.md): UTF-8 byte order, literal prefixes, limits, cursors and
 pagination under churn, against every store kind."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ import random
 
 import pytest
 
-from kv import KeyItem, KVError, KVNamespace, ListResult, WriteOp
-from tests.kv.conftest import FakeClock
+from kv import KeyItem, KVError, KVNamespace, ListResult
+from kv.backends import WriteOp
+from runtime.testing import FakeClock
 
 INVALID_CURSOR = "KV GET failed: 400 Invalid cursor."
 

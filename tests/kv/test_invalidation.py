@@ -35,17 +35,6 @@ class Location:
     invalidator: PubSubInvalidator
 
 
-async def _applied(location: Location, count: int) -> None:
-    """Wait until ``location`` has applied ``count`` messages from elsewhere. A read right
-    after another location's write may beat that write's message, which then drops
-    the freshly cached copy."""
-
-    async def arrived() -> bool:
-        return location.invalidator.applied >= count
-
-    await _eventually(arrived)
-
-
 async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 3.0) -> None:
     """Poll ``check`` (real time: waiting for a network message, not for a TTL)."""
     deadline = time.monotonic() + timeout
@@ -53,6 +42,15 @@ async def _eventually(check: Callable[[], Awaitable[bool]], timeout: float = 3.0
         if time.monotonic() > deadline:
             raise AssertionError(f"{check.__name__} not true within {timeout}s")
         await asyncio.sleep(0.01)
+
+
+async def _applied(location: Location, count: int) -> None:
+    """Wait until ``location`` has applied ``count`` messages from other locations."""
+
+    async def applied() -> bool:
+        return location.invalidator.applied >= count
+
+    await _eventually(applied)
 
 
 @pytest.fixture
@@ -99,6 +97,8 @@ async def test_pubsub_other_location_sees_write_without_clock_moving(
 ) -> None:
     a, b = locations
     await a.ns.put("k", "old")
+    # The first put's own message must reach B before B caches "old": arriving later,
+    # it would (rightly) evict B's fresh copy and the HIT below would be a MISS.
     await _applied(b, 1)
     assert await b.ns.get("k") == "old"
     assert (await b.ns.get_with_metadata("k")).cache_status == "HIT"
@@ -137,7 +137,7 @@ async def test_pubsub_lost_subscription_resubscribes_and_clears_cache(
 ) -> None:
     a, b = locations
     await a.ns.put("k", "v1")
-    await _applied(b, 1)
+    await _applied(b, 1)  # else v1's own message may evict B's copy after the read below
     assert await b.ns.get("k") == "v1"
     assert len(b.cache) == 1
     admin = aioredis.Redis.from_url(redis_url)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from kv import Entry, KVError, KVNamespace, StoreUnavailable, WriteOp, open_store
+from kv import KVError, KVNamespace, StoreUnavailable, open_store
+from kv.backends import Entry, WriteOp
 from kv.backends.memory import MemoryStore
 
 NOW = 1_700_000_000.0

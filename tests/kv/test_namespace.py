@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kv import Entry, KeyInfo, KVNamespace
+from kv import KVNamespace
+from kv.backends import Entry, KeyInfo
 from kv.backends.memory import MemoryStore
-from tests.kv.conftest import FakeClock
+from runtime.testing import FakeClock
 
 
 class LeakyStore(MemoryStore):

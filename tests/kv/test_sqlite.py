@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from kv import Entry, KVError, KVNamespace, StoreCorrupt, StoreUnavailable, WriteOp, open_store
+from kv import KVError, KVNamespace, StoreCorrupt, StoreUnavailable, open_store
+from kv.backends import Entry, WriteOp
 from kv.backends import _sqlite_db as db
 from kv.backends._sqlite_writer import Writer
 from kv.backends.sqlite import SQLiteStore
@@ -158,7 +159,8 @@ async def test_sqlite_sigkill_mid_write_keeps_every_acknowledged_put(tmp_path: P
 
 SHARED_WRITER = """
     import asyncio, sys
-    from kv import WriteOp, open_store
+    from kv import open_store
+    from kv.backends import WriteOp
 
     async def main(url, me, rounds):
         store = open_store(url)

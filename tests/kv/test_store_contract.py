@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kv import Entry, KeyInfo, Store, StreamEntry, WriteOp, open_store
+from kv import open_store
+from kv.backends import Entry, KeyInfo, Store, StreamEntry, WriteOp
 from tests.kv.conftest import STORE_KINDS, store_url
 
 NOW = 1_700_000_000.0

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from kv import EdgeCache, KVError, KVNamespace, StoreUnavailable, StreamEntry
+from kv import EdgeCache, KVError, KVNamespace, StoreUnavailable
+from kv.backends import StreamEntry
 from kv.backends.memory import MemoryStore
 
 

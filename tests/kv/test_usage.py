@@ -7,8 +7,9 @@ import asyncio
 
 import pytest
 
-from kv import KVError, KVNamespace, Store, operation_budget
-from tests.kv.conftest import FakeClock
+from kv import KVError, KVNamespace, operation_budget
+from kv.backends import Store
+from runtime.testing import FakeClock
 
 
 async def test_write_rate_is_not_limited_by_default(ns: KVNamespace) -> None:

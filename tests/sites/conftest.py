@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from starlette.requests import Request
 
-from kv import KVNamespace, Store, open_store
+from kv import KVNamespace, open_store
+from kv.backends import Store
 from runtime.testing import FakeClock
 from sites import AssetHandler
 

@@ -1,4 +1,4 @@
-"""sites.deploy: uploads, manifests, the pointer switch, cleanup, limits (spec/sites.md §1)."""
+"""sites.deploy: uploads, manifests, the pointer switch, cleanup, limits (docs/sites.md, "Deploying")."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from kv import KVNamespace
-from sites import DeployError, HashCache, current_manifest, deploy, deploy_generation, limits
+from sites import DeployError, current_manifest, deploy, limits
+from sites.deploy import HashCache
+from sites.manifest import deploy_generation
 from tests.sites.conftest import SpyStore, all_keys
 
 Make = Callable[..., Path]

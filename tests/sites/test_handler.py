@@ -1,4 +1,4 @@
-"""AssetHandler end to end over a memory store (spec/sites.md §2)."""
+"""AssetHandler end to end over a memory store (docs/sites.md, "Serving")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""If-None-Match, If-Range and Range parsing (spec/sites.md §2 steps 7-8; reliability B6/B7)."""
+"""If-None-Match, If-Range and Range parsing (RFC 9110 §13.1.2, §13.1.5, §14)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""html_handling table (spec/sites.md §2 step 3) row by row, not_found_handling, decoding."""
+"""html_handling table (docs/sites.md, "Serving") row by row, not_found_handling, decoding."""
 
 from __future__ import annotations
 
@@ -79,16 +79,35 @@ def test_html_handling_table_row(
     assert _outcome(resolver.resolve(request_path)) == expected
 
 
+def _files_served_for(request_path: str) -> set[str | None]:
+    """The files any mode serves (200) for ``request_path``: the file the path names."""
+    return {exp[1] for exp in TABLE[request_path].values() if exp[0] == "200"}
+
+
 @pytest.mark.parametrize(
     "mode", ["auto-trailing-slash", "force-trailing-slash", "drop-trailing-slash"]
 )
 def test_html_handling_every_redirect_lands_on_the_same_file(mode: str) -> None:
     resolver = Resolver(FILES, mode, "none")
+    redirects = 0
     for request_path in TABLE:
         intent = resolver.resolve(request_path)
         if intent is not None and intent.redirect is not None:
+            redirects += 1
             landed = resolver.resolve(intent.redirect)
+            # One hop, no loop, and the file served is the one the first path named.
             assert landed is not None and landed.redirect is None, (request_path, intent)
+            assert _outcome(landed)[0] == "200", (request_path, intent, landed)
+            assert landed.path in _files_served_for(request_path), (request_path, landed)
+    assert redirects >= 3, f"{mode}: the table should exercise redirects"
+
+
+def test_html_handling_none_mode_never_redirects_and_serves_exact_files_only() -> None:
+    resolver = Resolver(FILES, "none", "none")
+    for request_path in TABLE:
+        outcome = _outcome(resolver.resolve(request_path))
+        expected = ("200", request_path) if request_path in FILES else ("404", None)
+        assert outcome == expected, request_path
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from sites import HashCache, limits
+from sites import limits
 from sites._mime import content_type
 from sites._walk import hash_files, hashed_key, walk_bucket
+from sites.deploy import HashCache
 
 Make = Callable[..., Path]
 

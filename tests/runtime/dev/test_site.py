@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from runtime.dev.pages import LIVE_RELOAD_SCRIPT
+from runtime.limits import DEV_BUCKET_QUIET_MS
 from tests.support import Proc, edgeworks, wait_until
 
 CONFIG = """\
@@ -106,14 +107,20 @@ def test_dev_site_burst_of_500_files_is_at_most_two_reloads(site: SiteDev) -> No
     before = site.reloads()
     folder = site.root / "public" / "many"
     folder.mkdir()
-    started = time.monotonic()
+    # A burst is changes closer together than the bucket's quiet period. On a
+    # loaded machine one write can stall longer than that; each such pause may
+    # legitimately end a batch, so it allows one more redeploy.
+    pauses = 0
+    last = time.monotonic()
     for i in range(500):
         (folder / f"f{i}.txt").write_text(f"file {i}\n")
-    assert time.monotonic() - started < 1.0
+        now = time.monotonic()
+        pauses += now - last >= DEV_BUCKET_QUIET_MS / 1000
+        last = now
     assert wait_until(lambda: site.get("/many/f499.txt").status_code == 200, timeout=10)
     assert wait_until(lambda: site.reloads() > before)
     time.sleep(0.5)  # negative check, bounded: no further redeploy trails the burst
-    assert site.reloads() - before <= 2
+    assert site.reloads() - before <= 2 + pauses
     missing: list[Any] = [
         i for i in range(500) if site.get(f"/many/f{i}.txt").text != f"file {i}\n"
     ]

@@ -227,9 +227,7 @@ async def write_batch(ns: KVNamespace, ops: Sequence[WriteOp]) -> None:
     if not ops:
         return
     writes = any(o.value is not None for o in ops)
-    with store_errors(
-        L.OP_PUT if writes else L.OP_DELETE, L.KIND_PUT if writes else L.KIND_DELETE
-    ):
+    with store_errors(L.OP_PUT if writes else L.OP_DELETE, L.KIND_PUT if writes else L.KIND_DELETE):
         await ns.store.write_batch(ns.id, ops)
     if ns.cache is not None:
         for op in ops:

@@ -92,21 +92,34 @@ def parse_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def wrk(url: str) -> tuple[float, float, float]:
+def run_wrk(url: str, *options: str) -> dict[str, float]:
+    """wrk's figures for ``url``: requests, rps, p50 and p99 (ms), failed (socket errors
+    plus non-2xx/3xx responses). ``options`` go to wrk (threads, connections, duration)."""
     out = subprocess.run(
-        ["wrk", "-t1", "-c32", f"-d{DURATION}", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
+        ["wrk", *options, "--latency", url], capture_output=True, text=True, check=True
     ).stdout
     try:
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-        # Anchored at the line start: "75.99%" in the thread stats is not the 99% row.
-        p50 = parse_ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
-        p99 = parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+        errors = re.search(
+            r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+        )
+        non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+        return {
+            "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+            # Anchored at the line start: "75.99%" in the thread stats is not the 99% row.
+            "p50": parse_ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
+            "p99": parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
+            "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "failed": (sum(int(n) for n in errors.groups()) if errors else 0)
+            + (int(non2xx.group(1)) if non2xx else 0),
+        }
     except (AttributeError, ValueError) as exc:
         raise RuntimeError(f"unexpected wrk output ({exc}):\n{out}") from None
-    return rps, p50, p99
+
+
+def wrk(url: str) -> tuple[float, float, float]:
+    figures = run_wrk(url, "-t1", "-c32", f"-d{DURATION}")
+    return figures["rps"], figures["p50"], figures["p99"]
 
 
 def rss_mib(pid: int) -> float:

@@ -12,7 +12,6 @@ Printed: requests, failures (wrk's socket errors and non-2xx), req/s, p50 and p9
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -26,7 +25,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from http_bench import free_port, parse_ms, wait_ok  # noqa: E402
+from http_bench import free_port, run_wrk, wait_ok  # noqa: E402
 
 RELOADS = int(os.environ.get("RELOADS", "3"))
 SECONDS = int(os.environ.get("DURATION_S", "20"))
@@ -35,22 +34,7 @@ WORKER = 'from starlette.responses import PlainTextResponse\n\nasync def handle_
 
 
 def wrk(url: str) -> dict[str, float]:
-    out = subprocess.run(
-        ["wrk", "-t2", "-c64", f"-d{SECONDS}s", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {
-        "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
-        "failed": (sum(int(n) for n in errors.groups()) if errors else 0)
-        + (int(non2xx.group(1)) if non2xx else 0),
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "p50": parse_ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
-        "p99": parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
-    }
+    return run_wrk(url, "-t2", "-c64", f"-d{SECONDS}s")
 
 
 def main() -> None:

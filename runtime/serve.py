@@ -311,21 +311,21 @@ def _serve_in_process(
     supervisors: list[Supervisor] = []  # made on the first SIGHUP (multiprocessing is not
     handoff: list[Any] = []  # imported before then: a faster start)
     reloading: list[threading.Thread] = []
+    # uvicorn closes the socket it served on when it stops; the supervisor that takes
+    # over keeps spawning processes on this copy.
+    spare = sock.dup()
 
     async def stopped() -> None:
         _stopped.set()  # the signal uvicorn re-raises after this shutdown is a no-op
 
     app.on_shutdown.append(stopped)
 
-    def reload(loop: asyncio.AbstractEventLoop) -> None:
+    def wait_then_drain(
+        supervisor: Supervisor, children: list[Any], loop: asyncio.AbstractEventLoop
+    ) -> None:
         from runtime.supervisor import drain
 
-        if not supervisors:
-            supervisors.append(_supervisor(options, sock, config))
-        supervisor = supervisors[0]
-        if not supervisor.reload_allowed():
-            return
-        generation = supervisor.start_generation()
+        generation = supervisor.wait_serving(children)
         if generation is not None:
             handoff.append(generation)
             supervisor.serving(generation)
@@ -337,7 +337,16 @@ def _serve_in_process(
         def on_hup() -> None:
             if (reloading and reloading[-1].is_alive()) or handoff:
                 return  # a reload is under way: this one is it
-            thread = threading.Thread(target=reload, args=(loop,), name="edgeworks-reload")
+            if not supervisors:
+                supervisors.append(_supervisor(options, spare, config))
+            supervisor = supervisors[0]
+            if not supervisor.reload_allowed():
+                return
+            # Spawned from this (the main) thread, which outlives them; a thread waits.
+            children = supervisor.spawn()
+            thread = threading.Thread(
+                target=wait_then_drain, args=(supervisor, children, loop), name="edgeworks-reload"
+            )
             reloading.append(thread)
             thread.start()
 
@@ -348,16 +357,17 @@ def _serve_in_process(
     server = make_server(serve_uvicorn_config(app, config), after_startup=serving)
     try:
         server.run(sockets=[sock])
+        for thread in reloading:
+            thread.join()
+        if handoff and app.draining:  # reloaded: the spawned generation serves from now on
+            supervisors[0].install_signals()
+            return supervisors[0].run()
+        for generation in handoff:  # stopped while a reload was starting
+            supervisors[0].stop(generation)
+        return EXIT_OK if server.started else EXIT_FAILURE
     finally:
         _stopped.set()
-    for thread in reloading:
-        thread.join()
-    if handoff and app.draining:  # reloaded: the spawned generation serves from now on
-        supervisors[0].install_signals()
-        return supervisors[0].run()
-    for generation in handoff:  # stopped while a reload was starting
-        supervisors[0].stop(generation)
-    return EXIT_OK if server.started else EXIT_FAILURE
+        spare.close()
 
 
 def _serve_multiprocess(config: Config, options: ServeOptions, sock: socket.socket) -> int:

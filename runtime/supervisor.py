@@ -133,7 +133,16 @@ class Supervisor:
 
     def start_generation(self) -> list[_Child] | None:
         """Spawn a generation and wait until it serves; ``None`` (logged) if it failed."""
-        children = [_Child(self.options, self.sock) for _ in range(self.options.workers)]
+        return self.wait_serving(self.spawn())
+
+    def spawn(self) -> list[_Child]:
+        """Start a generation's processes. Call from a thread that outlives them (the main
+        thread): on Linux a child is told to stop when the thread that spawned it ends."""
+        return [_Child(self.options, self.sock) for _ in range(self.options.workers)]
+
+    def wait_serving(self, children: list[_Child]) -> list[_Child] | None:
+        """Wait until every process of ``children`` serves; else stop them all, log why
+        and return ``None``. Any thread may wait."""
         deadline = time.monotonic() + RELOAD_READY_TIMEOUT_S
         waiting = {child.ready_pipe: child for child in children}
         while waiting and not self._stop_requested:
@@ -283,7 +292,8 @@ def serve_child(options_json: str, sock: socket.socket, ready: Connection) -> No
 
 def _stop_with_parent() -> None:
     """Linux: get SIGTERM when the parent dies (even by SIGKILL), so that no orphaned
-    server keeps the port; elsewhere the parent's own SIGTERM handling is all there is."""
+    server keeps the port; elsewhere the parent's own SIGTERM handling is all there is.
+    (Strictly: when the parent's *thread* that spawned us ends; see ``Supervisor.spawn``.)"""
     if not sys.platform.startswith("linux"):
         return
     import ctypes

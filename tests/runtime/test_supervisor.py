@@ -113,7 +113,7 @@ def test_supervisor_hup_under_load_switches_code_without_failures(tmp_path: Path
         assert set(load.seen) == {f"v{n}" for n in range(RELOADS + 1)}
         assert len(children_of(proc.pid)) <= 2 + 1  # the serving pair (+ a resource helper)
     finally:
-        assert proc.stop(timeout=30) == 0
+        assert proc.stop(timeout=30) == 0, proc.output
 
 
 def test_supervisor_hup_in_process_serve_hands_over_to_a_spawned_process(
@@ -127,12 +127,26 @@ def test_supervisor_hup_in_process_serve_hands_over_to_a_spawned_process(
             _write(folder, "two")
             proc.signal(signal.SIGHUP)
             proc.wait_for(r"reloaded: new processes \d+ serve", timeout=60)
-            assert wait_until(lambda: load.latest == "two", timeout=20)
+            assert wait_until(lambda: load.latest == "two", timeout=20), proc.output
         assert load.failures == []
         # A config error: logged, nothing changes.
         (folder / "edgeworks.toml").write_text('name = "app"\nmain = "worker.py"\nbogus = 1\n')
         proc.signal(signal.SIGHUP)
         proc.wait_for(r"reload failed, the old processes keep serving: .*bogus", timeout=30)
         assert httpx.get(url).text == "two"
+        # The parent now supervises: another reload spawns on its copy of the socket.
+        (folder / "edgeworks.toml").write_text('name = "app"\nmain = "worker.py"\n')
+        _write(folder, "three")
+        proc.lines.clear()
+        proc.signal(signal.SIGHUP)
+        proc.wait_for(r"reloaded: new processes \d+ serve", timeout=60)
+        assert wait_until(lambda: _text(url) == "three", timeout=20), proc.output
     finally:
-        assert proc.stop(timeout=30) == 0
+        assert proc.stop(timeout=30) == 0, proc.output
+
+
+def _text(url: str) -> str:
+    try:
+        return httpx.get(url, timeout=2).text
+    except httpx.HTTPError:
+        return ""

@@ -18,11 +18,11 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from runtime.commands import dev, init, kv, serve, sites
+from runtime.commands import dev, init, kv, queues, serve, sites
 from runtime.commands.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError
 
 # The command groups, in the order `edgeworks --help` lists them.
-GROUPS = (kv, sites, serve, dev, init)
+GROUPS = (kv, queues, sites, serve, dev, init)
 
 
 def _version() -> str:

@@ -30,6 +30,7 @@ from starlette.responses import (
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kv import KVError, operation_budget
+from queues import QueueError
 from runtime._body import BodyTooLarge, has_body, read_body, replay, send_httpx
 from runtime._cpu import CpuInterrupt, guarded, guarded_iter
 from runtime.context import Context, reset_current_context, set_current_context
@@ -400,8 +401,9 @@ def _sends_plainly(cls: type) -> bool:
 
 def _status_of(exc: BaseException) -> tuple[int, str | None]:
     """The status an uncaught exception maps to, and the text ``serve`` may show."""
-    if isinstance(exc, KVError):
-        # docs/kv.md: an uncaught KVError is a 500, except "Store unavailable" (503).
+    if isinstance(exc, KVError | QueueError):
+        # docs/kv.md, docs/queues.md: an uncaught KVError or QueueError is a 500 (bad
+        # input is a bug in the worker), except "Store unavailable" (503).
         if exc.status == 503:
             return 503, MSG_STORE_UNAVAILABLE
         return 500, None

@@ -52,6 +52,7 @@ from runtime._config_load import (
     read_toml,
     resolve_store_url,
 )
+from runtime._config_queues import QueuesConfig
 from runtime.errors import ConfigError
 from sites.limits import (
     DEFAULT_CACHE_CONTROL,
@@ -212,6 +213,7 @@ class LimitsConfig(_Model):
     subrequests: StrictInt = Field(default=limits.DEFAULT_SUBREQUESTS, ge=0)
     max_body_bytes: StrictInt = Field(default=limits.DEFAULT_MAX_BODY_BYTES, gt=0)
     drain_ms: StrictInt = Field(default=limits.DEFAULT_DRAIN_MS, ge=0)
+    queue_wall_ms: StrictInt = Field(default=limits.DEFAULT_QUEUE_WALL_MS, gt=0)
 
 
 # --- the whole file -----------------------------------------------------------------
@@ -238,6 +240,7 @@ class Config(_Model):
     kv: KVConfig = Field(default_factory=KVConfig)
     triggers: TriggersConfig = Field(default_factory=TriggersConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    queues: QueuesConfig = Field(default_factory=QueuesConfig)
     secrets: dict[StrictStr, StrictStr] = Field(default_factory=dict)
 
     @field_validator("origin")
@@ -268,11 +271,15 @@ class Config(_Model):
             (f"kv_namespaces[{i}].binding", b.binding) for i, b in enumerate(self.kv_namespaces)
         ]
         named += [(f"secrets.{n}", n) for n in self.secrets]
+        named += [
+            (f"queues.producers[{i}].binding", p.binding)
+            for i, p in enumerate(self.queues.producers)
+        ]
         for where, name in named:
             if name in seen:
                 raise ValueError(
                     f"binding name {name!r} of {where} is already used by {seen[name]}: binding "
-                    "names must be unique across vars, secrets and kv_namespaces"
+                    "names must be unique across vars, secrets, kv_namespaces and queues.producers"
                 )
             seen[name] = where
         return self

@@ -1,9 +1,10 @@
-"""``env``: exactly the configured bindings (KV namespaces, vars, secrets).
+"""``env``: exactly the configured bindings (KV namespaces, queue producers, vars, secrets).
 
 ``Env`` has no public methods of its own, so a binding can be called anything
 that is a Python identifier; an unknown attribute raises ``AttributeError``
 naming the configured bindings. ``build_env`` turns configuration data into an
-``Env`` over one store and (in ``serve``) one location's ``EdgeCache``.
+``Env`` over one store and (in ``serve``) one location's ``EdgeCache``; queue
+producers (``queues.Queue``) write to the queue store opened at the same URL.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from runtime.limits import MSG_NO_BINDINGS, MSG_UNKNOWN_BINDING
 if TYPE_CHECKING:
     from kv import EdgeCache
     from kv.backends.base import Store
+    from queues import QueueStore
     from runtime.config import Config
 
 __all__ = ["Env", "build_env", "env_from_config"]
@@ -95,13 +97,18 @@ def build_env(
     cache: EdgeCache | None = None,
     clock: Callable[[], float] = time.time,
     cache_ttl: float | None = None,
+    queue_store: QueueStore | None = None,
+    queue_producers: Mapping[str, tuple[str, int]] | None = None,
+    after_send: Callable[[str], None] | None = None,
 ) -> Env:
     """Build ``env`` from configuration data.
 
     ``kv_namespaces`` maps binding name -> namespace id (``config.kv_bindings``,
     which includes the site's ``__STATIC_CONTENT``); each is a ``KVNamespace``
     over ``store`` sharing ``cache`` (one cache per location; ``None`` in dev:
-    strongly consistent reads).
+    strongly consistent reads). ``queue_producers`` maps binding name -> (queue,
+    delivery_delay); each is a ``queues.Queue`` over ``queue_store`` that calls
+    ``after_send(queue)`` after each send (to wake a local consumer).
     """
     bindings: dict[str, Any] = {}
     bindings.update(vars or {})
@@ -117,6 +124,16 @@ def build_env(
             options["cache_ttl_default"] = cache_ttl
         for binding, namespace_id in namespaces.items():
             bindings[binding] = KVNamespace(store, namespace_id, **options)
+    producers = dict(queue_producers or {})
+    if producers:
+        if queue_store is None:
+            raise ValueError("build_env: queue producers need a queue store")
+        from queues import Queue
+
+        for binding, (queue, delay) in producers.items():
+            bindings[binding] = Queue(
+                queue_store, queue, delivery_delay=delay, clock=clock, after_send=after_send
+            )
     return Env(bindings)
 
 
@@ -126,8 +143,11 @@ def env_from_config(
     *,
     cache: EdgeCache | None = None,
     clock: Callable[[], float] = time.time,
+    queue_store: QueueStore | None = None,
+    after_send: Callable[[str], None] | None = None,
 ) -> Env:
-    """``env`` for a loaded config: its vars, secrets and KV bindings (incl. the site's).
+    """``env`` for a loaded config: its vars, secrets, KV bindings (incl. the site's)
+    and queue producers (over ``queue_store``, required when producers are configured).
 
     >>> env = env_from_config(config.with_secrets(load_dev_vars(config)), store)
     """
@@ -139,4 +159,7 @@ def env_from_config(
         cache=cache,
         clock=clock,
         cache_ttl=config.kv.cache_ttl,
+        queue_store=queue_store,
+        queue_producers={p.binding: (p.queue, p.delivery_delay) for p in config.queues.producers},
+        after_send=after_send,
     )

@@ -17,18 +17,22 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runtime._cpu import guarded
+from runtime._cpu import CpuInterrupt, guarded
 from runtime._fetch import Fetcher
 from runtime.context import Context, reset_current_context, set_current_context
 from runtime.env import Env
-from runtime.errors import WorkerError
+from runtime.errors import LimitExceeded, WorkerError
 from runtime.limits import (
     DEFAULT_CPU_MS,
     DEFAULT_DRAIN_MS,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_QUEUE_WALL_MS,
     DEFAULT_SUBREQUESTS,
     DEFAULT_WALL_MS,
+    MSG_CPU_EXCEEDED,
+    MSG_NO_QUEUE,
     MSG_NO_SCHEDULED,
+    MSG_QUEUE_WALL_EXCEEDED,
     MSG_WALL_EXCEEDED,
     WALL_CHECK_MAX_MS,
     WALL_CHECK_MIN_MS,
@@ -37,6 +41,7 @@ from runtime.limits import (
 if TYPE_CHECKING:
     from starlette.types import Scope
 
+    from queues import MessageBatch
     from runtime.loader import LoadedWorker
 
 __all__ = ["Generation", "RuntimeLimits", "ScheduledEvent", "WorkerHost"]
@@ -55,11 +60,20 @@ class RuntimeLimits:
     drain_ms: int = DEFAULT_DRAIN_MS
     #: KV operations per request (Workers: 1000); ``None`` = not counted (the default)
     kv_operations: int | None = None
+    queue_wall_ms: int = DEFAULT_QUEUE_WALL_MS
 
     @classmethod
     def from_config(cls, limits: Any) -> RuntimeLimits:
         """From ``config.limits`` (any object with these attribute names)."""
-        names = ("cpu_ms", "wall_ms", "subrequests", "max_body_bytes", "drain_ms", "kv_operations")
+        names = (
+            "cpu_ms",
+            "wall_ms",
+            "subrequests",
+            "max_body_bytes",
+            "drain_ms",
+            "kv_operations",
+            "queue_wall_ms",
+        )
         return cls(**{n: getattr(limits, n) for n in names if hasattr(limits, n)})
 
 
@@ -266,4 +280,47 @@ class WorkerHost:
                 raise TimeoutError(MSG_WALL_EXCEEDED) from None
         finally:
             ctx.flush(self.run_later)
+            reset_current_context(token)
+
+    # --- queues -----------------------------------------------------------------------
+
+    async def run_queue(self, batch: MessageBatch) -> None:
+        """Run ``queue(batch, env, ctx)`` on the current generation (so the next batch
+        after a reload runs the new code) under ``cpu_ms`` and ``queue_wall_ms``.
+
+        ``wait_until`` work is part of the batch: it is awaited before this returns
+        and a failure there raises (the batch is retried). Any failure, a limit
+        included, is raised as an ``Exception`` for the consumer engine.
+        """
+        generation = self.current
+        if generation.error is not None:
+            raise generation.error
+        worker = generation.worker
+        if worker is None or worker.queue is None:
+            path = worker.path if worker is not None else "worker"
+            raise WorkerError(MSG_NO_QUEUE.format(file=path, queues=repr(batch.queue)))
+        ctx = self.context()
+        token = set_current_context(ctx)
+        limit = self.limits.queue_wall_ms
+        waiting: list[Awaitable[Any]] = []
+        try:
+            async with asyncio.timeout(limit / 1000):
+                call = worker.queue(*(batch, generation.env, ctx)[: worker.queue_arity])
+                try:
+                    await guarded(call, self.limits.cpu_ms)
+                except BaseException:
+                    ctx.flush(self.run_later)  # the batch failed anyway: run them aside
+                    raise
+                ctx.flush(waiting.append)
+                results = await asyncio.gather(
+                    *(self._background(item) for item in waiting), return_exceptions=True
+                )
+                for result in results:
+                    if isinstance(result, BaseException):
+                        raise result
+        except TimeoutError:
+            raise LimitExceeded(MSG_QUEUE_WALL_EXCEEDED.format(limit=limit), 504) from None
+        except CpuInterrupt:
+            raise LimitExceeded(MSG_CPU_EXCEEDED, 503) from None
+        finally:
             reset_current_context(token)

@@ -12,6 +12,7 @@ DEFAULT_WALL_MS = 30_000  # ms a whole request may take
 DEFAULT_SUBREQUESTS = 50  # fetch() calls per request
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024  # bytes of request body (100 MiB)
 DEFAULT_DRAIN_MS = 30_000  # ms pending wait_until work may run at shutdown
+DEFAULT_QUEUE_WALL_MS = 900_000  # ms one queue batch (handler + wait_until) may take (15 min)
 
 # --- local state ---------------------------------------------------------------
 STATE_DIR = ".edgeworks/state"  # local state (the default SQLite store), under the project root
@@ -107,6 +108,20 @@ MSG_SCHEDULED_ARITY = (
     "{file}:{line}: scheduled takes {count} positional parameters; "
     "it must take 1, 2 or 3 of (event, env, ctx)"
 )
+MSG_QUEUE_NOT_ASYNC = (
+    "{file}:{line}: queue must be a coroutine function (async def queue(batch, env, ctx))"
+)
+MSG_QUEUE_ARITY = (
+    "{file}:{line}: queue takes {count} positional parameters; "
+    "it must take 1, 2 or 3 of (batch, env, ctx)"
+)
+MSG_NO_QUEUE = (
+    "{file}: no queue function, but [[queues.consumers]] consumes {queues}; "
+    "define async def queue(batch, env, ctx)"
+)
+MSG_QUEUE_WALL_EXCEEDED = (
+    "Queue consumer exceeded its wall time limit of {limit} ms ([limits] queue_wall_ms)"
+)
 MSG_NO_SCHEDULED = "{file}: no scheduled function; define async def scheduled(event, env, ctx)"
 MSG_UNMOCKED_FETCH = (
     "WorkerClient: outbound fetch to {url} is not mocked; pass "
@@ -135,4 +150,5 @@ INIT_TEMPLATES = (
     "hello",
     "counter",
     "site",
+    "queue",
 )  # `edgeworks init --template` choices; first is the default

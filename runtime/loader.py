@@ -13,7 +13,8 @@ with ``file:line`` and says what is allowed:
   (the worker's folder, or ``project_root``), so an error raised in a helper
   module the worker imports points at that helper;
 - no ``handle_request``, a non-async one, or one taking 0 or more than 3
-  parameters: the worker file (and the ``def`` line when there is one).
+  parameters: the worker file (and the ``def`` line when there is one); the
+  same for the optional ``scheduled`` and ``queue`` handlers.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from runtime.limits import (
     MSG_HANDLER_MISSING,
     MSG_HANDLER_NOT_ASYNC,
     MSG_MODULE_SHADOWED,
+    MSG_QUEUE_ARITY,
+    MSG_QUEUE_NOT_ASYNC,
     MSG_SCHEDULED_ARITY,
     MSG_SCHEDULED_NOT_ASYNC,
     MSG_WORKER_IMPORT_FAILED,
@@ -58,7 +61,8 @@ class LoadedWorker:
 
     ``arity`` is how many of ``(request, env, ctx)`` ``handle_request`` takes;
     ``scheduled`` is the optional cron handler, taking ``scheduled_arity`` of
-    ``(event, env, ctx)``.
+    ``(event, env, ctx)``; ``queue`` the optional queue consumer, taking
+    ``queue_arity`` of ``(batch, env, ctx)``.
     """
 
     path: Path
@@ -67,6 +71,8 @@ class LoadedWorker:
     arity: int
     scheduled: Handler | None = None
     scheduled_arity: int = 3
+    queue: Handler | None = None
+    queue_arity: int = 3
 
     @property
     def module_name(self) -> str:
@@ -115,6 +121,12 @@ def load_worker(
     scheduled_arity = 3
     if scheduled is not None:
         scheduled_arity = _arity(file, scheduled, MSG_SCHEDULED_NOT_ASYNC, MSG_SCHEDULED_ARITY)
+    queue = getattr(module, "queue", None)
+    if inspect.ismodule(queue):
+        queue = None  # ``import queue`` (the standard library's), not a consumer
+    queue_arity = 3
+    if queue is not None:
+        queue_arity = _arity(file, queue, MSG_QUEUE_NOT_ASYNC, MSG_QUEUE_ARITY)
     return LoadedWorker(
         path=file,
         module=module,
@@ -122,6 +134,8 @@ def load_worker(
         arity=arity,
         scheduled=scheduled,
         scheduled_arity=scheduled_arity,
+        queue=queue,
+        queue_arity=queue_arity,
     )
 
 

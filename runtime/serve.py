@@ -7,10 +7,14 @@ store (``store.check()``; exits 1). It then binds the socket itself, so
 in-process for ``--workers 1``, else uvicorn's multiprocess supervisor with the
 socket shared by N spawned processes. Every process is one location: its own
 store connection and ``EdgeCache``; only one process at a time runs the cron
-triggers (an ``flock`` on a file the parent creates).
+triggers (an ``flock`` on a file the parent creates). Every process runs the
+queue consumers: they share the work through the store (leases, and
+``max_concurrency`` counted across processes).
 
 SIGTERM/SIGINT: uvicorn stops accepting, finishes in-flight requests, then the
-lifespan shutdown drains ``wait_until`` work within ``drain_ms``; exit 0.
+lifespan shutdown stops the consumers (no new batches; batches in flight finish
+within ``drain_ms``, the rest stay leased and are delivered again) and drains
+``wait_until`` work within ``drain_ms``; exit 0.
 """
 
 from __future__ import annotations
@@ -94,22 +98,35 @@ def load_serve_config(options: ServeOptions) -> Config:
 def build_app(
     config: Config, options: ServeOptions, worker: LoadedWorker | None = None
 ) -> EdgeworksApp:
-    """The serve app of one process: its own store, EdgeCache, env, host and cron."""
+    """The serve app of one process: its own stores, EdgeCache, env, host, cron and
+    queue consumers."""
     from kv import EdgeCache, open_store
+    from queues import open_queue_store
     from runtime.app import create_app
+    from runtime.consumers import consumer_group
     from runtime.cron import CronRunner
     from runtime.env import env_from_config
     from runtime.host import RuntimeLimits, WorkerHost
     from runtime.loader import load_worker
 
     store = open_store(config.kv.store_url)
+    queue_store = open_queue_store(config.kv.store_url)
     cache = EdgeCache(max_bytes=config.kv.cache_max_bytes)
-    env = env_from_config(config, store, cache=cache)
+    sent: list[Any] = []  # the consumer group, once built: local sends wake it
+    env = env_from_config(
+        config,
+        store,
+        cache=cache,
+        queue_store=queue_store,
+        after_send=lambda queue: sent[0].notify(queue) if sent else None,
+    )
     if worker is None:
         worker = load_worker(config.worker_path(), project_root=config.root)
     host = WorkerHost(
         worker, env, limits=RuntimeLimits.from_config(config.limits), origin=config.origin
     )
+    consumers = consumer_group(config, queue_store, host)
+    sent.append(consumers)
     cron = CronRunner(host, config.triggers.crons)
     lock = _CronLock(options.cron_lock)
     background: list[asyncio.Future[None]] = []  # cron lock retry, metrics flush
@@ -133,6 +150,7 @@ def build_app(
             cron.start()
         elif cron.schedule.crons:
             background.append(asyncio.ensure_future(_retry_cron_lock(lock, cron)))
+        consumers.start()
         if metrics is not None and metrics.folder is not None:
             background.append(asyncio.ensure_future(metrics.flush_forever()))
 
@@ -142,7 +160,9 @@ def build_app(
         for task in background:
             task.cancel()
         await cron.stop()
+        await consumers.stop(timeout=config.limits.drain_ms / 1000)
         await host.drain()
+        await queue_store.aclose()
         await store.aclose()
         lock.release()
         if metrics is not None:
@@ -220,10 +240,12 @@ def run_serve(options: ServeOptions) -> int:
     signal.signal(signal.SIGHUP, lambda signum, frame: _hup_pending.set())
     configure_logging("edgeworks")
     config = load_serve_config(options)
+    from runtime.consumers import check_queue_handler
     from runtime.loader import load_worker
 
     try:
         worker = load_worker(config.worker_path(), project_root=config.root)
+        check_queue_handler(config, worker)
     except WorkerLoadError as exc:
         if options.debug:
             raise

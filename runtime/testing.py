@@ -10,6 +10,10 @@ returns.
 ...     r = await client.get("/")
 ...     assert await client.env.COUNTER.get("hits") == "42"
 ...     client.clock.advance(3600)        # TTLs expire without sleeping
+
+Queues (with ``config=``) live in a memory queue store: ``client.queues["jobs"]``
+sends and inspects, ``await client.deliver_queues()`` runs every ready batch
+now; delays and retry delays follow the fake clock.
 """
 
 from __future__ import annotations
@@ -34,9 +38,10 @@ from runtime.loader import LoadedWorker, load_worker
 
 if TYPE_CHECKING:
     from kv.backends.base import Store
+    from queues import BatchResult, Consumer, QueueCounts, QueueStore
     from runtime.config import Config
 
-__all__ = ["FakeClock", "UnmockedFetchError", "WorkerClient"]
+__all__ = ["FakeClock", "TestQueue", "UnmockedFetchError", "WorkerClient"]
 
 BASE_URL = "http://worker.test"  # the host requests made by a WorkerClient go to
 
@@ -67,6 +72,26 @@ class FakeClock:
     def set(self, now: float) -> None:
         """Jump to ``now`` (epoch seconds)."""
         self.now = float(now)
+
+
+class TestQueue:
+    """``client.queues[name]``: a producer for ``name`` on the client's fake clock,
+    plus ``counts()`` to inspect the backlog (ready, delayed, in flight)."""
+
+    def __init__(self, store: QueueStore, name: str, clock: FakeClock) -> None:
+        from queues import Queue
+
+        self.name = name
+        self._store = store
+        self._clock = clock
+        self.producer = Queue(store, name, clock=clock)
+        self.send = self.producer.send
+        self.send_batch = self.sendBatch = self.producer.send_batch
+        self.metrics = self.producer.metrics
+
+    async def counts(self) -> QueueCounts:
+        """The queue's backlog now (by the fake clock)."""
+        return await self._store.counts(self.name, self._clock())
 
 
 class _UnmockedTransport(httpx.AsyncBaseTransport):
@@ -109,6 +134,8 @@ class WorkerClient:
         self.fetcher = Fetcher(transport=transport or _UnmockedTransport())
         self.config: Config | None = None
         self._store: Store | None = None
+        self._queue_store: QueueStore | None = None
+        self._consumers: list[Consumer] = []
         self._host: WorkerHost | None = None
         self._http: httpx.AsyncClient | None = None
         self._added_modules: list[str] = []
@@ -118,8 +145,10 @@ class WorkerClient:
 
     async def __aenter__(self) -> WorkerClient:
         from kv import open_store
+        from queues import open_queue_store
 
         self._store = open_store("memory://")
+        self._queue_store = open_queue_store("memory://")
         path, env = await self._build(self._store)
         limits = self._limits
         origin = self._origin
@@ -127,9 +156,15 @@ class WorkerClient:
             limits = limits or RuntimeLimits.from_config(self.config.limits)
             origin = origin or self.config.origin
         root = self.config.root if self.config is not None else path.resolve().parent
-        self._host = WorkerHost(
-            self._load(path, root), env, limits=limits, origin=origin, fetcher=self.fetcher
-        )
+        worker = self._load(path, root)
+        self._host = WorkerHost(worker, env, limits=limits, origin=origin, fetcher=self.fetcher)
+        if self.config is not None:
+            from runtime.consumers import check_queue_handler, consumers
+
+            check_queue_handler(self.config, worker)
+            self._consumers = consumers(
+                self.config, self._queue_store, self._host, clock=self.clock
+            )
         app = create_app(self._host, mode="dev", access_log=False)
         self._http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
         return self
@@ -173,6 +208,9 @@ class WorkerClient:
         if self._store is not None:
             await self._store.aclose()
             self._store = None
+        if self._queue_store is not None:
+            await self._queue_store.aclose()
+            self._queue_store = None
 
     async def _build(self, store: Store) -> tuple[Path, Env]:
         namespaces: dict[str, str] = {}
@@ -183,7 +221,7 @@ class WorkerClient:
             config = config.with_secrets({**load_dev_vars(config), **self._secrets})
             self.config = config
             path = self._worker_path or config.worker_path()
-            env = env_from_config(config, store, clock=self.clock)
+            env = env_from_config(config, store, clock=self.clock, queue_store=self._queue_store)
             bindings = env.as_dict()
             bindings.update(self._vars)
             namespaces = dict(config.kv_bindings)
@@ -263,3 +301,29 @@ class WorkerClient:
         when = self.clock() if scheduled_time is None else scheduled_time
         await host.run_scheduled(ScheduledEvent(cron=cron, scheduled_time=when))
         await host.drain()
+
+    # --- queues ----------------------------------------------------------------------
+
+    @property
+    def queues(self) -> dict[str, TestQueue]:
+        """Every queue the config names (producers, consumers, dead letter queues)."""
+        self._running_host()
+        if self.config is None or self._queue_store is None:
+            return {}
+        names: set[str] = {p.queue for p in self.config.queues.producers}
+        for consumer in self.config.queues.consumers:
+            names.add(consumer.queue)
+            if consumer.dead_letter_queue is not None:
+                names.add(consumer.dead_letter_queue)
+        return {n: TestQueue(self._queue_store, n, self.clock) for n in sorted(names)}
+
+    async def deliver_queues(self) -> list[BatchResult]:
+        """Deliver every message ready now to the worker's ``queue()``, in batches as
+        configured (whatever ``max_batch_timeout``), consumer by consumer; returns
+        each batch's outcome. ``wait_until`` work has finished when this returns."""
+        host = self._running_host()
+        results: list[BatchResult] = []
+        for consumer in self._consumers:
+            results += await consumer.deliver_ready()
+        await host.drain()
+        return results

@@ -35,7 +35,7 @@ def test_cli_help_lists_every_group_in_order(capsys: pytest.CaptureFixture[str])
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
     names = [group.__name__.rpartition(".")[2] for group in cli.GROUPS]
-    assert names == ["kv", "sites", "serve", "dev", "init"]
+    assert names == ["kv", "queues", "sites", "serve", "dev", "init"]
     positions = [out.index(f"\n    {name} ") for name in names]
     assert positions == sorted(positions), out
 

@@ -10,6 +10,10 @@ import pytest
 from runtime.init import SKIPPED_NAMES, TEMPLATES, render_template
 from tests.support import REPO_ROOT
 
+# Templates whose example project has another name (``edgeworks init --template queue``
+# writes the project of examples/jobs).
+EXAMPLE_OF = {"queue": "jobs"}
+
 
 def _example_files(root: Path) -> dict[PurePosixPath, bytes]:
     files = {}
@@ -23,8 +27,9 @@ def _example_files(root: Path) -> dict[PurePosixPath, bytes]:
 
 @pytest.mark.parametrize("template", TEMPLATES)
 def test_template_equals_example(template: str) -> None:
-    example = REPO_ROOT / "examples" / template
-    assert example.is_dir(), f"examples/{template} is missing"
+    folder = EXAMPLE_OF.get(template, template)
+    example = REPO_ROOT / "examples" / folder
+    assert example.is_dir(), f"examples/{folder} is missing"
     name = tomllib.loads((example / "edgeworks.toml").read_text())["name"]
     rendered = render_template(template, name)
     expected = _example_files(example)

@@ -3,6 +3,7 @@ bounded timeouts, and the mapping of "Redis cannot answer" to ``StoreUnavailable
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,3 +87,37 @@ def unavailable_as_store_error(shown_url: str) -> Iterator[None]:
         if _UNAVAILABLE_REPLY.search(str(exc)):
             raise StoreUnavailable(f"{shown_url}: {exc}") from exc
         raise
+
+
+class LoopClient:
+    """The client of ``url`` for the running event loop (a redis-py pool is bound to
+    one loop): the first call on a loop creates it, ``aclose`` closes it.
+
+    >>> clients = LoopClient("redis://127.0.0.1:6379/0")
+    >>> await clients.get().ping()
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._client: Redis | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> Redis:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client = new_client(self.url)
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the client if it belongs to the running loop (others died with theirs)."""
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - closing outside a loop
+            return
+        if loop is self._loop:
+            with unavailable_as_store_error(redact(self.url)):
+                await client.aclose()

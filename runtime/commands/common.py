@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
     from kv.backends import Store
+    from queues import QueueStore
     from runtime.config import Config
 
 __all__ = [
@@ -24,8 +26,10 @@ __all__ = [
     "add_debug",
     "add_listen",
     "config_overrides",
+    "confirm",
     "input_file",
     "load_config",
+    "with_queue_store",
     "with_store",
 ]
 
@@ -95,9 +99,22 @@ def _open_store(config: Config) -> Store:
 
 def with_store(config: Config, work: Callable[[Store], Awaitable[_T]]) -> _T:
     """Run ``work(store)`` on the configured store after its quick check; always closed."""
+    return _run_on(_open_store(config), work)
 
+
+def with_queue_store(config: Config, work: Callable[[QueueStore], Awaitable[_T]]) -> _T:
+    """Run ``work(store)`` on the queue store at the configured store URL; always closed."""
+    from queues import open_queue_store
+
+    try:
+        store = open_queue_store(config.kv.store_url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    return _run_on(store, work)
+
+
+def _run_on(store: Any, work: Callable[[Any], Awaitable[_T]]) -> _T:
     async def run() -> _T:
-        store = _open_store(config)
         try:
             await store.check()
             return await work(store)
@@ -105,6 +122,16 @@ def with_store(config: Config, work: Callable[[Store], Awaitable[_T]]) -> _T:
             await store.aclose()
 
     return asyncio.run(run())
+
+
+def confirm(question: str, assume_yes: bool) -> bool:
+    """Ask on a terminal; scripts (no TTY on stdin) and ``--yes`` proceed."""
+    if assume_yes or not sys.stdin.isatty():
+        return True
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
 
 
 def input_file(path: str, what: str) -> Path:

@@ -22,6 +22,7 @@ from runtime.commands.common import (
     Subparsers,
     UsageError,
     add_common,
+    confirm,
     input_file,
     load_config,
     with_store,
@@ -124,16 +125,6 @@ def _kv_target(args: argparse.Namespace) -> tuple[Config, str]:
     return config, config.kv_namespace_id(args.binding)
 
 
-def _confirm(question: str, assume_yes: bool) -> bool:
-    """Ask on a terminal; scripts (no TTY on stdin) and ``--yes`` proceed."""
-    if assume_yes or not sys.stdin.isatty():
-        return True
-    try:
-        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
-    except EOFError:
-        return False
-
-
 def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
@@ -182,7 +173,7 @@ def _kv_namespace_delete(args: argparse.Namespace) -> int:
         known = await store.list_namespaces()
         if ns_id not in known:
             return "missing", known
-        if not _confirm(f"Delete namespace {ns_id!r} and every key in it?", args.yes):
+        if not confirm(f"Delete namespace {ns_id!r} and every key in it?", args.yes):
             return "kept", known
         await store.delete_namespace(ns_id)
         return "deleted", known
@@ -326,7 +317,7 @@ def _kv_bulk_delete(args: argparse.Namespace) -> int:
     config, ns_id = _kv_target(args)
     file = input_file(args.file, "bulk file")
     keys = parse_keys_file(file.read_bytes(), op=OP_DELETE, source=args.file)
-    if not _confirm(f"Delete {len(keys)} key(s) from namespace {ns_id!r}?", args.force):
+    if not confirm(f"Delete {len(keys)} key(s) from namespace {ns_id!r}?", args.force):
         print("Not deleted.", file=sys.stderr)
         return EXIT_FAILURE
     ops = [WriteOp(key, None) for key in keys]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runtime.consumers import banner_lines
 from runtime.dev.plan import WatchPlan
 from runtime.limits import DEV_DEFAULT_HOST, DEV_DEFAULT_PORT, KV_SQLITE_FILENAME
 
@@ -147,6 +148,7 @@ def render_banner(
         )
     bindings += [f"{name}  var  {value!r}" for name, value in config.vars.items()]
     bindings += [f"{name}  secret  (from .dev.vars)" for name in config.secrets]
+    bindings += banner_lines(config)
     lines.append("  bindings  " + (BANNER_INDENT.join(bindings) if bindings else "(none)"))
     path = sqlite_path(url_store)
     state = str(path) if path is not None else url_store

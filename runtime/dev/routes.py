@@ -3,6 +3,7 @@ and its uvicorn settings.
 
 - :class:`ReloadStatus` and :func:`status_route`: ``GET /__edgeworks/status``.
 - :func:`scheduled_route`: ``POST /__edgeworks/scheduled?cron=...``.
+- :func:`queues_route`: ``GET /__edgeworks/queues`` (counts per queue).
 - :func:`listen` and :func:`server_config`: dev's choices over what it shares
   with ``serve`` (``runtime._listen``).
 """
@@ -25,12 +26,15 @@ from runtime.limits import DEV_GRACEFUL_SHUTDOWN_S
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
+    from queues import QueueStore
+    from runtime.config import Config
     from runtime.host import WorkerHost
 
 logger = logging.getLogger("edgeworks.dev")
 
 STATUS_PATH = "/__edgeworks/status"
 SCHEDULED_PATH = "/__edgeworks/scheduled"
+QUEUES_PATH = "/__edgeworks/queues"
 DEFAULT_CRON = "* * * * *"  # the scheduled endpoint's cron when none is given or configured
 
 Route = Callable[["Scope", "Receive", "Send"], Any]
@@ -115,6 +119,31 @@ def scheduled_route(
             return
         body = json.dumps({"ok": True, "cron": cron}).encode()
         await send_bytes(send, 200, body, b"application/json")
+
+    return route
+
+
+def queues_route(
+    config: Callable[[], Config | None], store: Callable[[], QueueStore | None]
+) -> Route:
+    """``GET /__edgeworks/queues``: ``{"queues": [{"name", "ready", "delayed",
+    "in_flight", "dead_lettered", "backlog_bytes", "oldest_timestamp"}, ...]}``;
+    503 with the error when the store is unavailable."""
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        from runtime.consumers import queue_overview
+
+        current, queues = config(), store()
+        if current is None or queues is None:
+            await send_bytes(send, 503, b'{"error": "not started"}', b"application/json")
+            return
+        try:
+            rows = await queue_overview(current, queues)
+        except Exception as exc:
+            body = json.dumps({"error": str(exc)}).encode()
+            await send_bytes(send, 503, body, b"application/json")
+            return
+        await send_bytes(send, 200, json.dumps({"queues": rows}).encode(), b"application/json")
 
     return route
 

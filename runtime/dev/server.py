@@ -16,9 +16,15 @@ One process, one event loop: uvicorn serves the runtime's app in dev mode
 - Bucket change: the changed files are redeployed through ``sites.deploy``.
 - After every reload, open pages reload (live reload, SSE).
 
+- Queues: one consumer per ``[[queues.consumers]]`` runs in this process; each
+  batch runs on the generation current when it starts (a code change takes
+  effect for the next batch; the batch in flight finishes on the old code). A
+  config change rebuilds the consumers. Messages persist in the store.
+
 Dev-only endpoints: ``GET /__edgeworks/status`` (JSON: reload count, last
-trigger, last error), ``GET /__edgeworks/live-reload`` (SSE) and
-``POST /__edgeworks/scheduled?cron=...`` (runs ``scheduled``).
+trigger, last error), ``GET /__edgeworks/live-reload`` (SSE),
+``POST /__edgeworks/scheduled?cron=...`` (runs ``scheduled``) and
+``GET /__edgeworks/queues`` (JSON counts per queue).
 
 >>> server = DevServer(DevOptions(port=0))
 >>> exit_code = asyncio.run(server.run())
@@ -51,10 +57,12 @@ from runtime.dev.project import (
 )
 from runtime.dev.reload import fresh_import, load_settled, not_yet_loaded
 from runtime.dev.routes import (
+    QUEUES_PATH,
     SCHEDULED_PATH,
     STATUS_PATH,
     ReloadStatus,
     listen,
+    queues_route,
     scheduled_route,
     server_config,
     status_route,
@@ -67,6 +75,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp
 
     from kv.backends.base import Store
+    from queues import ConsumerGroup, QueueStore
     from runtime.config import Config
     from runtime.cron import CronRunner
     from runtime.dev.locations import Locations
@@ -74,7 +83,7 @@ if TYPE_CHECKING:
     from runtime.host import WorkerHost
     from runtime.loader import LoadedWorker
 
-__all__ = ["SCHEDULED_PATH", "STATUS_PATH", "DevOptions", "DevServer", "run_dev"]
+__all__ = ["QUEUES_PATH", "SCHEDULED_PATH", "STATUS_PATH", "DevOptions", "DevServer", "run_dev"]
 
 logger = logging.getLogger("edgeworks.dev")
 
@@ -103,6 +112,8 @@ class DevServer:
         self.live = LiveReload()
         self.config: Config | None = None
         self.store: Store | None = None
+        self.queue_store: QueueStore | None = None
+        self.consumers: ConsumerGroup | None = None
         self.host: WorkerHost | None = None
         self.plan: WatchPlan | None = None
         self.watcher: Watcher | None = None
@@ -127,17 +138,26 @@ class DevServer:
         """The bindings of ``config`` over ``store``, with no edge cache (strong reads)."""
         from runtime.env import env_from_config
 
-        return env_from_config(config, store, cache=None)
+        return env_from_config(
+            config, store, cache=None, queue_store=self.queue_store, after_send=self._sent
+        )
+
+    def _sent(self, queue: str) -> None:
+        if self.consumers is not None:
+            self.consumers.notify(queue)
 
     # --- loading the worker ----------------------------------------------------------
 
     def load_worker(self, config: Config) -> LoadedWorker:
         """Import the worker and its project modules afresh; raises ``WorkerLoadError``."""
+        from runtime.consumers import check_queue_handler
         from runtime.loader import load_worker
 
         path = config.worker_path()
         root = config.root
-        return fresh_import(root, lambda: load_worker(path, project_root=root))
+        worker = fresh_import(root, lambda: load_worker(path, project_root=root))
+        check_queue_handler(config, worker)
+        return worker
 
     async def _load_settled(self, config: Config, changed: set[Path]) -> LoadedWorker:
         """Load; retried while the changed files are still being written (``load_settled``)."""
@@ -192,6 +212,7 @@ class DevServer:
                 self._say("note: the KV store setting changed; restart edgeworks dev to use it")
             self.config = config
             await self._restart_cron(config)
+            await self._restart_consumers(config)
             new_plan = watch_plan(config)
             if new_plan != self.plan:
                 self._restart_watcher(new_plan)
@@ -260,12 +281,14 @@ class DevServer:
         A config error at startup raises (exit 2); a worker that fails to load
         is served as the error page until it is fixed.
         """
+        from queues import open_queue_store
         from runtime.app import create_app
         from runtime.host import RuntimeLimits, WorkerHost
 
         config = self.load_config()
         self.config = config
         self.store = await open_dev_store(self.store_url(config))
+        self.queue_store = open_queue_store(self.store_url(config))
         self._restart_watcher(watch_plan(config))
         # With --locations the host serves each request with its location's env.
         make_host = self.locations.host if self.locations is not None else WorkerHost
@@ -290,6 +313,7 @@ class DevServer:
             SCHEDULED_PATH: scheduled_route(
                 lambda: self.host, lambda: self.config.triggers.crons if self.config else ()
             ),
+            QUEUES_PATH: queues_route(lambda: self.config, lambda: self.queue_store),
             LIVE_RELOAD_PATH: self.live,
             **self.mounts,
             **(self.locations.routes() if self.locations is not None else {}),
@@ -355,6 +379,7 @@ class DevServer:
         self._say(self.banner(url_of(self.options.host, sock)))
         watch_task = asyncio.create_task(self._watch_loop())
         await self._restart_cron(self.config)
+        await self._restart_consumers(self.config)
         try:
             await server.serve(sockets=[sock])
         finally:
@@ -376,6 +401,17 @@ class DevServer:
             self.cron = CronRunner(self.host, config.triggers.crons)
             self.cron.start()
 
+    async def _restart_consumers(self, config: Config) -> None:
+        """(Re)build the queue consumers for ``config``; batches in flight finish first."""
+        from runtime.consumers import consumer_group
+
+        old, self.consumers = self.consumers, None
+        if old is not None:
+            await old.stop(timeout=config.limits.drain_ms / 1000)
+        if self.host is not None and self.queue_store is not None:
+            self.consumers = consumer_group(config, self.queue_store, self.host)
+            self.consumers.start()
+
     def _on_exit(self) -> None:
         # Called from uvicorn's signal handling: end open SSE streams and stop watching now,
         # so shutdown never waits on a browser tab.
@@ -387,6 +423,14 @@ class DevServer:
         if self.cron is not None:
             await self.cron.stop()
             self.cron = None
+        if self.consumers is not None:
+            drain = self.config.limits.drain_ms / 1000 if self.config is not None else 1.0
+            await self.consumers.stop(timeout=drain)
+            self.consumers = None
+        if self.queue_store is not None:
+            with contextlib.suppress(Exception):
+                await self.queue_store.aclose()
+            self.queue_store = None
         self.live.close()
         if self.watcher is not None:
             self.watcher.stop()

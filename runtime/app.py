@@ -336,7 +336,7 @@ class EdgeworksApp:
             response: Response = PlainTextResponse("ok\n")
         elif path == METRICS_PATH and self.metrics is not None:
             accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
-            body, content_type = self.metrics.render(accept.decode("latin-1"))
+            body, content_type = await self.metrics.render(accept.decode("latin-1"))
             response = Response(body, headers={"content-type": content_type})
         else:
             route = self.extra_routes.get(path)

@@ -2,7 +2,8 @@
 
 What is counted: requests by status class and their latency, requests stopped by
 the CPU or wall limit, ``fetch`` subrequests, KV operations by kind and the
-latency of their store calls, edge-cache hits, misses and invalidations (see
+latency of their store calls, edge-cache hits, misses and invalidations, queue
+deliveries by outcome and each queue's backlog (read from the store) (see
 docs/operations.md for the names and suggested alerts).
 
 Counting happens on the request path in plain Python (:class:`RequestStats`,
@@ -25,10 +26,12 @@ import json
 import logging
 import os
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from kv.stats import KV_STATS, Histogram
+from queues.stats import QUEUE_STATS
 from runtime.limits import METRICS_FLUSH_S, REQUEST_LATENCY_BUCKETS
 
 __all__ = ["Metrics", "RequestStats"]
@@ -43,6 +46,19 @@ COUNTERS: tuple[tuple[str, str, str | None], ...] = (
     ("edgeworks_kv_operations", "KV operations by kind", "operation"),
     ("edgeworks_kv_cache_lookups", "Edge-cache lookups of KV reads, by result", "result"),
     ("edgeworks_kv_cache_invalidations", "Cached KV keys dropped: changed elsewhere", None),
+    ("edgeworks_queue_deliveries", "Delivered queue messages by outcome", "queue,outcome"),
+)
+# Queue gauges: read from the store when scraped (every process sees the same store).
+QUEUE_GAUGES: tuple[tuple[str, str, str], ...] = (
+    ("edgeworks_queue_ready_messages", "Messages ready for delivery", "ready"),
+    ("edgeworks_queue_delayed_messages", "Messages waiting for their delay", "delayed"),
+    ("edgeworks_queue_in_flight_messages", "Messages leased to a consumer", "in_flight"),
+    (
+        "edgeworks_queue_dead_lettered_messages",
+        "Messages in the dead letter queue",
+        "dead_lettered",
+    ),
+    ("edgeworks_queue_backlog_bytes", "Bytes of the queue's stored messages", "backlog_bytes"),
 )
 HISTOGRAMS: tuple[tuple[str, str, str | None], ...] = (
     ("edgeworks_request_duration_seconds", "Time to answer a worker request", None),
@@ -75,8 +91,15 @@ class Metrics:
     >>> app = create_app(host, metrics=metrics)     # serves /__edgeworks/metrics
     """
 
-    def __init__(self, folder: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | Path | None = None,
+        *,
+        queues: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None,
+    ) -> None:
         self.folder = Path(folder) if folder is not None else None
+        #: the queues' counts (``runtime.consumers.queue_overview``), read on each scrape
+        self.queues = queues
         self.requests = RequestStats()
         self._file = self.folder / f"{os.getpid()}.json" if self.folder is not None else None
 
@@ -94,6 +117,9 @@ class Metrics:
                 "edgeworks_kv_operations": dict(kv.operations),
                 "edgeworks_kv_cache_lookups": {"hit": kv.cache_hits, "miss": kv.cache_misses},
                 "edgeworks_kv_cache_invalidations": {"": kv.cache_invalidations},
+                "edgeworks_queue_deliveries": {
+                    f"{queue},{outcome}": n for (queue, outcome), n in QUEUE_STATS.outcomes.items()
+                },
             },
             "histograms": {
                 "edgeworks_request_duration_seconds": {"": _plain(requests.duration)},
@@ -120,6 +146,15 @@ class Metrics:
             except OSError as exc:  # a full disk must not stop serving
                 logger.warning("metrics: cannot write %s: %s", self._file, exc)
 
+    async def _queue_rows(self) -> list[dict[str, Any]]:
+        if self.queues is None:
+            return []
+        try:
+            return await self.queues()
+        except Exception as exc:  # a store outage must not fail the scrape
+            logger.warning("metrics: queue counts unavailable: %s", exc)
+            return []
+
     def totals(self) -> Snapshot:
         """The sum over every process's snapshot (just this process without a folder)."""
         if self.folder is None:
@@ -135,20 +170,31 @@ class Metrics:
 
     # --- exposition -------------------------------------------------------------------
 
-    def render(self, accept: str = "") -> tuple[bytes, str]:
+    async def render(self, accept: str = "") -> tuple[bytes, str]:
         """The exposition in the format the scraper's ``Accept`` header asks for (Prometheus
         text, or OpenMetrics), and its content type."""
         from prometheus_client import CollectorRegistry
-        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+        from prometheus_client.core import (
+            CounterMetricFamily,
+            GaugeMetricFamily,
+            HistogramMetricFamily,
+        )
         from prometheus_client.exposition import choose_encoder
 
         totals = self.totals()
         families: list[Any] = []
         for name, doc, label in COUNTERS:
-            counter = CounterMetricFamily(name, doc, labels=[label] if label else None)
+            labels = label.split(",") if label else None
+            counter = CounterMetricFamily(name, doc, labels=labels)
             for value, count in sorted(totals["counters"].get(name, {}).items()):
-                counter.add_metric([value] if label else [], count)
+                counter.add_metric(value.split(",") if label else [], count)
             families.append(counter)
+        rows = await self._queue_rows()
+        for name, doc, column in QUEUE_GAUGES:
+            gauge = GaugeMetricFamily(name, doc, labels=["queue"])
+            for row in rows:
+                gauge.add_metric([row["name"]], row[column])
+            families.append(gauge)
         for name, doc, label in HISTOGRAMS:
             histogram = HistogramMetricFamily(name, doc, labels=[label] if label else None)
             for value, data in sorted(totals["histograms"].get(name, {}).items()):

@@ -132,9 +132,10 @@ def build_app(
     background: list[asyncio.Future[None]] = []  # cron lock retry, metrics flush
     metrics = None
     if options.metrics:
+        from runtime.consumers import queue_overview
         from runtime.metrics import Metrics
 
-        metrics = Metrics(options.metrics_dir)
+        metrics = Metrics(options.metrics_dir, queues=lambda: queue_overview(config, queue_store))
 
     # Pub/sub cache invalidation between locations ([kv] invalidation = "pubsub").
     invalidators: list[Any] = []

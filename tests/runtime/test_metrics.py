@@ -32,11 +32,33 @@ async def handle_request(request, env, ctx):
     if path == "/fetch":
         health = await ctx.fetch(f"{request.base_url}__edgeworks/health")
         return PlainTextResponse(health.text)
+    if path.startswith("/send/"):
+        await env.JOBS.send(path.removeprefix("/send/"))
+        return PlainTextResponse("sent")
     return PlainTextResponse("hello")
+
+async def queue(batch, env, ctx):
+    for message in batch.messages:
+        if message.body == "fail":
+            message.retry()
+        else:
+            message.ack()
+"""
+QUEUES = """
+[[queues.producers]]
+binding = "JOBS"
+queue = "jobs"
+
+[[queues.consumers]]
+queue = "jobs"
+max_batch_timeout = 0
+max_retries = 0
+dead_letter_queue = "jobs-dead"
 """
 # path -> (requests sent, status)
 TRAFFIC = {"/": (7, 200), "/missing": (3, 404), "/boom": (2, 500), "/kv": (4, 200)}
 TRAFFIC |= {"/spin": (1, 503), "/fetch": (2, 200)}
+TRAFFIC |= {"/send/ok": (3, 200), "/send/fail": (1, 200)}
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -51,7 +73,7 @@ def test_metrics_count_real_traffic_across_two_processes(tmp_path: Path) -> None
     (tmp_path / "edgeworks.toml").write_text(
         # cpu_ms stays the default 1000: a first fetch() builds httpx's client and TLS
         # context inside its request's budget.
-        'name = "m"\nmain = "worker.py"\n[[kv_namespaces]]\nbinding = "KV"\nid = "kv"\n'
+        'name = "m"\nmain = "worker.py"\n[[kv_namespaces]]\nbinding = "KV"\nid = "kv"\n' + QUEUES
     )
     (tmp_path / "worker.py").write_text(WORKER)
     proc = edgeworks(
@@ -73,13 +95,25 @@ def test_metrics_count_real_traffic_across_two_processes(tmp_path: Path) -> None
             return _samples(response.text)
 
         requests = sum(count for count, _ in TRAFFIC.values())
-        # Each process writes its totals every second: wait until both have.
+        acked = ("edgeworks_queue_deliveries_total", (("outcome", "acked"), ("queue", "jobs")))
+        # Each process writes its totals every second: wait until both have (and the
+        # consumer has taken the four messages).
         assert wait_until(
-            lambda: scrape().get(("edgeworks_request_duration_seconds_count", ())) == requests,
-            timeout=10,
+            lambda: (
+                (s := scrape()).get(("edgeworks_request_duration_seconds_count", ())) == requests
+                and s.get(acked) == 3
+            ),
+            timeout=15,
         )
         samples = scrape()
-        assert samples[("edgeworks_requests_total", (("code", "2xx"),))] == 13
+        dead = (("outcome", "dead_lettered"), ("queue", "jobs"))
+        assert samples[("edgeworks_queue_deliveries_total", dead)] == 1
+        in_dlq = ("edgeworks_queue_ready_messages", (("queue", "jobs-dead"),))
+        assert samples[in_dlq] == 1  # nothing consumes the dead letter queue
+        dead_lettered = ("edgeworks_queue_dead_lettered_messages", (("queue", "jobs"),))
+        assert samples[dead_lettered] == 1
+        assert samples[("edgeworks_queue_ready_messages", (("queue", "jobs"),))] == 0
+        assert samples[("edgeworks_requests_total", (("code", "2xx"),))] == 17
         assert samples[("edgeworks_requests_total", (("code", "4xx"),))] == 3
         assert samples[("edgeworks_requests_total", (("code", "5xx"),))] == 3
         assert samples[("edgeworks_limit_exceeded_total", (("limit", "cpu"),))] == 1

@@ -101,16 +101,19 @@ def build_app(
     """The serve app of one process: its own stores, EdgeCache, env, host, cron and
     queue consumers."""
     from kv import EdgeCache, open_store
-    from queues import open_queue_store
     from runtime.app import create_app
-    from runtime.consumers import consumer_group
     from runtime.cron import CronRunner
     from runtime.env import env_from_config
     from runtime.host import RuntimeLimits, WorkerHost
     from runtime.loader import load_worker
 
     store = open_store(config.kv.store_url)
-    queue_store = open_queue_store(config.kv.store_url)
+    # Queues only when configured: a serve without them never imports the queue stores.
+    queue_store = None
+    if config.queues.producers or config.queues.consumers:
+        from queues import open_queue_store
+
+        queue_store = open_queue_store(config.kv.store_url)
     cache = EdgeCache(max_bytes=config.kv.cache_max_bytes)
     sent: list[Any] = []  # the consumer group, once built: local sends wake it
     env = env_from_config(
@@ -125,17 +128,29 @@ def build_app(
     host = WorkerHost(
         worker, env, limits=RuntimeLimits.from_config(config.limits), origin=config.origin
     )
-    consumers = consumer_group(config, queue_store, host)
-    sent.append(consumers)
+    consumers = None
+    if queue_store is not None:
+        from runtime.consumers import consumer_group
+
+        consumers = consumer_group(config, queue_store, host)
+        sent.append(consumers)
     cron = CronRunner(host, config.triggers.crons)
     lock = _CronLock(options.cron_lock)
     background: list[asyncio.Future[None]] = []  # cron lock retry, metrics flush
     metrics = None
     if options.metrics:
-        from runtime.consumers import queue_overview
         from runtime.metrics import Metrics
 
-        metrics = Metrics(options.metrics_dir, queues=lambda: queue_overview(config, queue_store))
+        queue_rows = None
+        if queue_store is not None:
+            from runtime.consumers import queue_overview
+
+            store_of_queues = queue_store
+
+            async def queue_rows() -> list[dict[str, Any]]:
+                return await queue_overview(config, store_of_queues)
+
+        metrics = Metrics(options.metrics_dir, queues=queue_rows)
 
     # Pub/sub cache invalidation between locations ([kv] invalidation = "pubsub").
     invalidators: list[Any] = []
@@ -151,7 +166,8 @@ def build_app(
             cron.start()
         elif cron.schedule.crons:
             background.append(asyncio.ensure_future(_retry_cron_lock(lock, cron)))
-        consumers.start()
+        if consumers is not None:
+            consumers.start()
         if metrics is not None and metrics.folder is not None:
             background.append(asyncio.ensure_future(metrics.flush_forever()))
 
@@ -161,9 +177,11 @@ def build_app(
         for task in background:
             task.cancel()
         await cron.stop()
-        await consumers.stop(timeout=config.limits.drain_ms / 1000)
+        if consumers is not None:
+            await consumers.stop(timeout=config.limits.drain_ms / 1000)
         await host.drain()
-        await queue_store.aclose()
+        if queue_store is not None:
+            await queue_store.aclose()
         await store.aclose()
         lock.release()
         if metrics is not None:

@@ -6,7 +6,9 @@ starlette hello under bare uvicorn (uvloop, httptools), interleaved round by rou
 
 Printed per server: median wall time to the first 200 and the CPU time the process
 (tree) used until then (steadier than wall time on a shared box), and both as
-ratios to the baseline. Target: <= 1.3x the baseline's wall time.
+ratios to the baseline, and the best round's wall time (outside load only ever slows a
+round). The project's modules are byte-compiled first, as an installed package is.
+Target: <= 1.3x the baseline's wall time.
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ def first_200(name: str, work: Path) -> tuple[float, float]:
 
 
 def main() -> None:
+    # Bytecode as an installed package has it (pip compiles at install; a checkout run
+    # with PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on each start,
+    # while the baseline's site-packages are compiled).
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "cli.py", "runtime", "kv", "sites"]
+        + ["queues", "workers"],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     work = Path(tempfile.mkdtemp(prefix="edgeworks-cold-start-"))
     shutil.copytree(REPO / "examples" / "hello", work / "hello")
     names = ["starlette+uvicorn", "edgeworks serve", "edgeworks dev"]
@@ -73,11 +85,18 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     base_wall = statistics.median(walls[names[0]])
     base_cpu = statistics.median(cpus[names[0]])
-    print(f"cold start to the first 200, median of {ROUNDS} interleaved rounds")
-    print(f"{'server':18} {'wall ms':>8} {'ratio':>6} {'CPU ms':>7} {'ratio':>6}")
+    best_wall = min(walls[names[0]])
+    print(f"cold start to the first 200, {ROUNDS} interleaved rounds (median; best round)")
+    print(
+        f"{'server':18} {'wall ms':>8} {'ratio':>6} {'CPU ms':>7} {'ratio':>6} {'best ms':>8} {'ratio':>6}"
+    )
     for name in names:
         wall, cpu = statistics.median(walls[name]), statistics.median(cpus[name])
-        print(f"{name:18} {wall:8.0f} {wall / base_wall:5.2f}x {cpu:7.0f} {cpu / base_cpu:5.2f}x")
+        best = min(walls[name])
+        print(
+            f"{name:18} {wall:8.0f} {wall / base_wall:5.2f}x {cpu:7.0f} {cpu / base_cpu:5.2f}x "
+            f"{best:8.0f} {best / best_wall:5.2f}x"
+        )
 
 
 if __name__ == "__main__":

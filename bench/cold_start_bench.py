@@ -63,9 +63,9 @@ def main() -> None:
     # Bytecode as an installed package has it (pip compiles at install; a checkout run
     # with PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on each start,
     # while the baseline's site-packages are compiled).
+    packages = ["cli.py", "runtime", "kv", "sites", "queues", "workers"]
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "cli.py", "runtime", "kv", "sites"]
-        + ["queues", "workers"],
+        [sys.executable, "-m", "compileall", "-q", *packages],
         cwd=REPO,
         check=True,
         stdout=subprocess.DEVNULL,

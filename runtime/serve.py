@@ -4,8 +4,9 @@ The parent process validates everything before it binds: config (a
 ``ConfigError`` exits 2), the worker (``WorkerLoadError`` exits 1) and the
 store (``store.check()``; exits 1). It then binds the socket itself, so
 ``--port 0`` prints the real port, and runs uvicorn (uvloop + httptools) on it:
-in-process for ``--workers 1``, else uvicorn's multiprocess supervisor with the
-socket shared by N spawned processes. Every process is one location: its own
+in-process for ``--workers 1``, else N spawned processes sharing the socket,
+supervised by the parent (``runtime.supervisor``: replacement of a dead process,
+zero-downtime reload on SIGHUP). Every process is one location: its own
 store connection and ``EdgeCache``; only one process at a time runs the cron
 triggers (an ``flock`` on a file the parent creates). Every process runs the
 queue consumers: they share the work through the store (leases, and
@@ -27,22 +28,19 @@ import signal
 import sys
 import tempfile
 import threading
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from runtime._listen import bind_socket, configure_logging, make_server, url_of, uvicorn_config
+from runtime._listen import bind_socket, configure_logging, url_of, uvicorn_config
 from runtime.errors import ConfigError, WorkerLoadError
 from runtime.limits import SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT
 
 if TYPE_CHECKING:
-    import socket
-
     from runtime.app import EdgeworksApp
     from runtime.config import Config
     from runtime.loader import LoadedWorker
-    from runtime.supervisor import Supervisor
 
 __all__ = ["ServeOptions", "build_app", "run_serve"]
 
@@ -299,8 +297,12 @@ def run_serve(options: ServeOptions) -> int:
         options = replace(options, metrics_dir=tempfile.mkdtemp(prefix="edgeworks-metrics-"))
     try:
         if options.workers <= 1:
-            return _serve_in_process(config, options, worker, sock)
-        return _serve_multiprocess(config, options, sock)
+            from runtime.supervisor import serve_in_process
+
+            return serve_in_process(config, options, worker, sock, _stopped, _hup_pending)
+        from runtime.supervisor import serve_multiprocess
+
+        return serve_multiprocess(config, options, sock)
     finally:
         sock.close()
         Path(lock_path).unlink(missing_ok=True)
@@ -321,101 +323,13 @@ def serve_uvicorn_config(app: Any, config: Config) -> Any:
     """uvicorn for production: uvloop and httptools; in-flight requests get their wall time."""
     return uvicorn_config(
         app,
-        graceful_shutdown_s=_graceful_s(config),
+        graceful_shutdown_s=graceful_s(config),
         loop="uvloop",
         http="httptools",
         ws="none",  # workers speak HTTP only (as in dev); skips importing websockets
     )
 
 
-def _graceful_s(config: Config) -> int:
+def graceful_s(config: Config) -> int:
+    """Seconds in-flight requests get at shutdown: their wall time, plus one."""
     return max(1, config.limits.wall_ms // 1000 + 1)
-
-
-def _supervisor(options: ServeOptions, sock: socket.socket, config: Config) -> Supervisor:
-    from runtime.supervisor import Supervisor
-
-    # Spawned processes get absolute paths (cwd) and the one cron lock of this serve.
-    assert options.cron_lock is not None
-    child = ServeOptions(**{**asdict(options), "cwd": options.cwd or os.getcwd()})
-    return Supervisor(
-        child, sock, validate=lambda: load_serve_config(options), graceful_s=_graceful_s(config)
-    )
-
-
-def _serve_in_process(
-    config: Config, options: ServeOptions, worker: LoadedWorker, sock: socket.socket
-) -> int:
-    """One process serves in the parent (the fastest start). Its first SIGHUP starts a
-    spawned generation; once that serves, this server drains and the parent supervises."""
-    app = build_app(config, options, worker)
-    supervisors: list[Supervisor] = []  # made on the first SIGHUP (multiprocessing is not
-    handoff: list[Any] = []  # imported before then: a faster start)
-    reloading: list[threading.Thread] = []
-    # uvicorn closes the socket it served on when it stops; the supervisor that takes
-    # over keeps spawning processes on this copy.
-    spare = sock.dup()
-
-    async def stopped() -> None:
-        _stopped.set()  # the signal uvicorn re-raises after this shutdown is a no-op
-
-    app.on_shutdown.append(stopped)
-
-    def wait_then_drain(
-        supervisor: Supervisor, children: list[Any], loop: asyncio.AbstractEventLoop
-    ) -> None:
-        from runtime.supervisor import drain
-
-        generation = supervisor.wait_serving(children)
-        if generation is not None:
-            handoff.append(generation)
-            supervisor.serving(generation)
-            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(drain(server, app)))
-
-    async def serving() -> None:
-        loop = asyncio.get_running_loop()
-
-        def on_hup() -> None:
-            if (reloading and reloading[-1].is_alive()) or handoff:
-                return  # a reload is under way: this one is it
-            if not supervisors:
-                supervisors.append(_supervisor(options, spare, config))
-            supervisor = supervisors[0]
-            if not supervisor.reload_allowed():
-                return
-            # Spawned from this (the main) thread, which outlives them; a thread waits.
-            children = supervisor.spawn()
-            thread = threading.Thread(
-                target=wait_then_drain, args=(supervisor, children, loop), name="edgeworks-reload"
-            )
-            reloading.append(thread)
-            thread.start()
-
-        loop.add_signal_handler(signal.SIGHUP, on_hup)
-        if _hup_pending.is_set():
-            on_hup()
-
-    server = make_server(serve_uvicorn_config(app, config), after_startup=serving)
-    try:
-        server.run(sockets=[sock])
-        for thread in reloading:
-            thread.join()
-        if handoff and app.draining:  # reloaded: the spawned generation serves from now on
-            supervisors[0].install_signals()
-            return supervisors[0].run()
-        for generation in handoff:  # stopped while a reload was starting
-            supervisors[0].stop(generation)
-        return EXIT_OK if server.started else EXIT_FAILURE
-    finally:
-        _stopped.set()
-        spare.close()
-
-
-def _serve_multiprocess(config: Config, options: ServeOptions, sock: socket.socket) -> int:
-    supervisor = _supervisor(options, sock, config)
-    supervisor.install_signals()  # a SIGHUP before now: the generation below is new anyway
-    generation = supervisor.start_generation()
-    if generation is None:
-        return EXIT_FAILURE
-    supervisor.current = generation  # the first generation: no "reloaded" line
-    return supervisor.run()

@@ -34,9 +34,10 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from multiprocessing.connection import Connection, wait
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -57,9 +58,11 @@ if TYPE_CHECKING:
     import socket
 
     from runtime.app import EdgeworksApp
+    from runtime.config import Config
+    from runtime.loader import LoadedWorker
     from runtime.serve import ServeOptions
 
-__all__ = ["Supervisor", "drain", "serve_child"]
+__all__ = ["Supervisor", "drain", "serve_child", "serve_in_process", "serve_multiprocess"]
 
 logger = logging.getLogger("edgeworks.runtime")
 
@@ -242,6 +245,110 @@ class Supervisor:
             if child.process.is_alive():
                 child.process.kill()
                 child.process.join()
+
+
+# --- how serve runs its processes -----------------------------------------------------
+
+
+def _supervisor(options: ServeOptions, sock: socket.socket, config: Config) -> Supervisor:
+    from runtime.serve import graceful_s, load_serve_config
+
+    # Spawned processes get absolute paths (cwd) and the one cron lock of this serve.
+    assert options.cron_lock is not None
+    child = replace(options, cwd=options.cwd or os.getcwd())
+    return Supervisor(
+        child, sock, validate=lambda: load_serve_config(options), graceful_s=graceful_s(config)
+    )
+
+
+def serve_in_process(
+    config: Config,
+    options: ServeOptions,
+    worker: LoadedWorker,
+    sock: socket.socket,
+    stopped_event: threading.Event,
+    hup_pending: threading.Event,
+) -> int:
+    """One process serves in the parent (the fastest start). Its first SIGHUP starts a
+    spawned generation; once that serves, this server drains and the parent supervises.
+
+    ``stopped_event`` is set once the server has shut down; ``hup_pending``: a SIGHUP
+    came before the server could act on it."""
+    from runtime._listen import make_server
+    from runtime.serve import EXIT_FAILURE, EXIT_OK, build_app, serve_uvicorn_config
+
+    app = build_app(config, options, worker)
+    supervisors: list[Supervisor] = []  # made on the first SIGHUP (multiprocessing is not
+    handoff: list[Any] = []  # imported before then: a faster start)
+    reloading: list[threading.Thread] = []
+    # uvicorn closes the socket it served on when it stops; the supervisor that takes
+    # over keeps spawning processes on this copy.
+    spare = sock.dup()
+
+    async def stopped() -> None:
+        stopped_event.set()  # the signal uvicorn re-raises after this shutdown is a no-op
+
+    app.on_shutdown.append(stopped)
+
+    def wait_then_drain(
+        supervisor: Supervisor, children: list[Any], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        generation = supervisor.wait_serving(children)
+        if generation is not None:
+            handoff.append(generation)
+            supervisor.serving(generation)
+            loop.call_soon_threadsafe(lambda: asyncio.ensure_future(drain(server, app)))
+
+    async def serving() -> None:
+        loop = asyncio.get_running_loop()
+
+        def on_hup() -> None:
+            if (reloading and reloading[-1].is_alive()) or handoff:
+                return  # a reload is under way: this one is it
+            if not supervisors:
+                supervisors.append(_supervisor(options, spare, config))
+            supervisor = supervisors[0]
+            if not supervisor.reload_allowed():
+                return
+            # Spawned from this (the main) thread, which outlives them; a thread waits.
+            children = supervisor.spawn()
+            thread = threading.Thread(
+                target=wait_then_drain, args=(supervisor, children, loop), name="edgeworks-reload"
+            )
+            reloading.append(thread)
+            thread.start()
+
+        loop.add_signal_handler(signal.SIGHUP, on_hup)
+        if hup_pending.is_set():
+            on_hup()
+
+    server = make_server(serve_uvicorn_config(app, config), after_startup=serving)
+    try:
+        server.run(sockets=[sock])
+        for thread in reloading:
+            thread.join()
+        if handoff and app.draining:  # reloaded: the spawned generation serves from now on
+            supervisors[0].install_signals()
+            return supervisors[0].run()
+        for generation in handoff:  # stopped while a reload was starting
+            supervisors[0].stop(generation)
+        return EXIT_OK if server.started else EXIT_FAILURE
+    finally:
+        stopped_event.set()
+        spare.close()
+
+
+def serve_multiprocess(config: Config, options: ServeOptions, sock: socket.socket) -> int:
+    """``options.workers`` spawned processes on ``sock``, supervised until SIGTERM/SIGINT."""
+    from runtime.serve import EXIT_FAILURE
+
+    supervisor = _supervisor(options, sock, config)
+    supervisor.install_signals()  # a SIGHUP before now: the generation below is new anyway
+    generation = supervisor.start_generation()
+    if generation is None:
+        return EXIT_FAILURE
+    supervisor.current = generation  # the first generation: no "reloaded" line
+    return supervisor.run()
 
 
 # --- inside a server process ---------------------------------------------------------

@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import multiprocessing
 import os
 import signal
 import sys
@@ -38,7 +37,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
-from multiprocessing.connection import Connection, wait
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -56,27 +54,33 @@ from runtime.limits import (
 
 if TYPE_CHECKING:
     import socket
+    from multiprocessing.connection import Connection
 
     from runtime.app import EdgeworksApp
     from runtime.config import Config
     from runtime.loader import LoadedWorker
     from runtime.serve import ServeOptions
 
+# multiprocessing is imported where processes are spawned or awaited: `serve --workers 1`
+# imports this module at start but needs it only on its first SIGHUP.
+
 __all__ = ["Supervisor", "drain", "serve_child", "serve_in_process", "serve_multiprocess"]
 
 logger = logging.getLogger("edgeworks.runtime")
 
 _READY = b"ready"
-_spawn = multiprocessing.get_context("spawn")
 
 
 class _Child:
     """One spawned server process and the pipe on which it reports that it serves."""
 
     def __init__(self, options: ServeOptions, sock: socket.socket) -> None:
-        reader, writer = _spawn.Pipe(duplex=False)
+        import multiprocessing
+
+        spawn = multiprocessing.get_context("spawn")
+        reader, writer = spawn.Pipe(duplex=False)
         self.ready_pipe: Connection = reader
-        self.process = _spawn.Process(
+        self.process = spawn.Process(
             target=serve_child,
             args=(json.dumps(asdict(options)), sock, writer),
             name="edgeworks-serve",
@@ -146,6 +150,8 @@ class Supervisor:
     def wait_serving(self, children: list[_Child]) -> list[_Child] | None:
         """Wait until every process of ``children`` serves; else stop them all, log why
         and return ``None``. Any thread may wait."""
+        from multiprocessing.connection import Connection, wait
+
         deadline = time.monotonic() + RELOAD_READY_TIMEOUT_S
         waiting = {child.ready_pipe: child for child in children}
         while waiting and not self._stop_requested:
@@ -153,7 +159,7 @@ class Supervisor:
             if left <= 0:
                 break
             for pipe in wait(list(waiting), timeout=min(left, SUPERVISE_POLL_S)):
-                assert isinstance(pipe, Connection)
+                assert isinstance(pipe, Connection)  # what we waited on
                 child = waiting.pop(pipe)
                 try:
                     child.ready = pipe.recv_bytes() == _READY
@@ -213,6 +219,8 @@ class Supervisor:
 
     def run(self) -> int:
         """Supervise until SIGTERM/SIGINT; the serving generation must already be set."""
+        from multiprocessing.connection import wait
+
         while not self._stop_requested:
             sentinels = [c.process.sentinel for c in self.current + self.draining]
             wait(sentinels, timeout=SUPERVISE_POLL_S)
@@ -408,6 +416,8 @@ def _stop_with_parent() -> None:
     pr_set_pdeathsig = 1
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    import multiprocessing
+
     parent = multiprocessing.parent_process()
     if parent is not None and os.getppid() != parent.pid:  # it died before prctl: stop now
         sys.exit(1)

@@ -49,7 +49,6 @@ from runtime.limits import (
     MSG_STORE_UNAVAILABLE,
     MSG_WALL_EXCEEDED,
 )
-from runtime.metrics import Metrics
 
 if TYPE_CHECKING:
     from runtime.metrics import Metrics

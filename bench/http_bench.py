@@ -8,6 +8,7 @@ uvicorn with uvloop + httptools, one process, no access log:
 - hello:     `edgeworks serve --workers 1 --no-access-log` on examples/hello
 - hello-log: the same with the access log on (the default), written to a file
 - kv-read:   the same on a worker reading a 1 KiB value (edge-cache hit)
+- kv-read+metrics: the same with `--metrics` (what counting every request costs)
 
 All five servers run at once; wrk -t1 -c32 -d$DURATION (default 10s) visits them
 in turn, $ROUNDS rounds (default 2); printed: median req/s, p50, p99, the best
@@ -67,11 +68,14 @@ def start(name: str, port: int, work: Path) -> subprocess.Popen[bytes]:
         args += ["--log-level", "warning"]
         cwd = BENCH / "http_apps"
     else:
-        # hello-log: the hello app with the access log on (written to the log file).
-        project = work / name.removesuffix("-log")
+        # hello-log: the hello app with the access log on (written to the log file);
+        # kv-read+metrics: the KV read app with --metrics.
+        project = work / name.removesuffix("-log").removesuffix("+metrics")
         args = [str(VENV_BIN / "edgeworks"), "serve", "--port", str(port), "--kv", "memory"]
         if not name.endswith("-log"):
             args.append("--no-access-log")
+        if name.endswith("+metrics"):
+            args.append("--metrics")
         cwd = project
     log = (work / f"{name}.log").open("ab")
     return subprocess.Popen(args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -94,21 +98,34 @@ def parse_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def wrk(url: str) -> tuple[float, float, float]:
+def run_wrk(url: str, *options: str) -> dict[str, float]:
+    """wrk's figures for ``url``: requests, rps, p50 and p99 (ms), failed (socket errors
+    plus non-2xx/3xx responses). ``options`` go to wrk (threads, connections, duration)."""
     out = subprocess.run(
-        ["wrk", "-t1", "-c32", f"-d{DURATION}", "--latency", url],
-        capture_output=True,
-        text=True,
-        check=True,
+        ["wrk", *options, "--latency", url], capture_output=True, text=True, check=True
     ).stdout
     try:
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-        # Anchored at the line start: "75.99%" in the thread stats is not the 99% row.
-        p50 = parse_ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
-        p99 = parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+        errors = re.search(
+            r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+        )
+        non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+        return {
+            "requests": int(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+            "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+            # Anchored at the line start: "75.99%" in the thread stats is not the 99% row.
+            "p50": parse_ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
+            "p99": parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1)),  # type: ignore[union-attr]
+            "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "failed": (sum(int(n) for n in errors.groups()) if errors else 0)
+            + (int(non2xx.group(1)) if non2xx else 0),
+        }
     except (AttributeError, ValueError) as exc:
         raise RuntimeError(f"unexpected wrk output ({exc}):\n{out}") from None
-    return rps, p50, p99
+
+
+def wrk(url: str) -> tuple[float, float, float]:
+    figures = run_wrk(url, "-t1", "-c32", f"-d{DURATION}")
+    return figures["rps"], figures["p50"], figures["p99"]
 
 
 def rss_mib(pid: int) -> float:
@@ -172,15 +189,18 @@ def asgi_figures(work: Path) -> None:
     from runtime.serve import ServeOptions, build_app, load_serve_config
 
     apps: dict[str, object] = {"starlette": starlette_app, "raw": raw_app}
-    for name in ("hello", "kv-read"):
+    for name in ("hello", "kv-read", "kv-read+metrics"):
         options = ServeOptions(
-            overrides={"kv.store": "memory"}, access_log=False, cwd=str(work / name)
+            overrides={"kv.store": "memory"},
+            access_log=False,
+            cwd=str(work / name.removesuffix("+metrics")),
+            metrics=name.endswith("+metrics"),
         )
         apps[name] = build_app(load_serve_config(options), options)
     costs = {name: asyncio.run(asgi_cost(app)) for name, app in apps.items()}
     print("\nin-process ASGI cost per request (best of 3 x 20,000 calls, no server):")
     for name, cost in costs.items():
-        print(f"{name:10} {cost:7.1f} us   {costs['starlette'] / cost:5.2f}x starlette's speed")
+        print(f"{name:16} {cost:7.1f} us   {costs['starlette'] / cost:5.2f}x starlette's speed")
 
 
 def main() -> None:
@@ -190,9 +210,9 @@ def main() -> None:
     if "--asgi-only" in sys.argv:
         asgi_figures(work)
         return
-    names = ["starlette", "raw", "hello", "hello-log", "kv-read"]
+    names = ["starlette", "raw", "hello", "hello-log", "kv-read", "kv-read+metrics"]
     results: dict[str, list[tuple[float, float, float]]] = {n: [] for n in names}
-    # All five servers run at once (an idle server costs nothing) and wrk visits them in
+    # All six servers run at once (an idle server costs nothing) and wrk visits them in
     # turn, round after round: a burst of load from elsewhere on the box then hits every
     # app alike instead of whichever one happened to run at that moment.
     procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -209,7 +229,7 @@ def main() -> None:
                 results[name].append(wrk(urls[name]))
                 rps, p50, p99 = results[name][-1]
                 print(
-                    f"round {round_no + 1} {name:9} {rps:9.0f} req/s  "
+                    f"round {round_no + 1} {name:16} {rps:9.0f} req/s  "
                     f"p50 {p50:6.2f} ms  p99 {p99:6.2f} ms",
                     flush=True,
                 )
@@ -219,7 +239,7 @@ def main() -> None:
         base = results["starlette"]
         print(f"\nwrk -t1 -c32 -d{DURATION}, {ROUNDS} rounds interleaved (median of rounds)")
         print(
-            f"{'app':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'rps/starlette':>14} "
+            f"{'app':16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'rps/starlette':>14} "
             f"{'p99/starlette':>14} {'best req/s':>11} {'best/starlette':>15}"
         )
         base_rps = statistics.median(r[0] for r in base)
@@ -231,7 +251,7 @@ def main() -> None:
             p99 = statistics.median(r[2] for r in results[name])
             best = max(r[0] for r in results[name])
             print(
-                f"{name:10} {rps:9.0f} {p50:8.2f} {p99:8.2f} {rps / base_rps:13.2f}x "
+                f"{name:16} {rps:9.0f} {p50:8.2f} {p99:8.2f} {rps / base_rps:13.2f}x "
                 f"{p99 / base_p99:13.2f}x {best:11.0f} {best / base_best:14.2f}x"
             )
 

@@ -23,7 +23,6 @@ Then the same three as in-process ASGI cost per request (steadier on a busy box)
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -36,7 +35,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from http_bench import asgi_cost, free_port, parse_ms, stop, wait_ok  # noqa: E402
+from http_bench import asgi_cost, free_port, run_wrk, stop, wait_ok  # noqa: E402
 
 DURATION = os.environ.get("DURATION", "10s")
 ROUNDS = int(os.environ.get("ROUNDS", "2"))
@@ -57,20 +56,10 @@ def cpu_seconds(pid: int) -> float:
 def wrk(url: str, extra: list[str], pid: int) -> tuple[float, float, float, float, str]:
     """req/s, p50 ms, p99 ms, server CPU us per request, non-2xx count."""
     cpu_before = cpu_seconds(pid)
-    out = subprocess.run(
-        ["wrk", "-t1", "-c32", f"-d{DURATION}", "--latency", *extra, url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    figures = run_wrk(url, "-t1", "-c32", f"-d{DURATION}", *extra)
     cpu = cpu_seconds(pid) - cpu_before
-    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    # Anchored: "75.99%" in the thread stats must not read as the 99% percentile.
-    p50 = parse_ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
-    p99 = parse_ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rps, p50, p99, cpu / requests * 1e6, non2xx.group(1) if non2xx else "0"
+    per_request = cpu / figures["requests"] * 1e6
+    return figures["rps"], figures["p50"], figures["p99"], per_request, str(figures["non2xx"])
 
 
 def start(project: Path, port: int, log: Path) -> subprocess.Popen[bytes]:

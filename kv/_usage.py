@@ -15,6 +15,7 @@ from contextvars import ContextVar
 
 from kv import limits as L
 from kv.errors import KVError
+from kv.stats import KV_STATS
 
 
 class OperationBudget:
@@ -43,8 +44,10 @@ def operation_budget(limit: int = L.MAX_OPS_PER_REQUEST) -> Iterator[OperationBu
         _budget.reset(token)
 
 
-def count_operation(op: str) -> None:
-    """Count one operation against the open budget, if any (a bulk get counts once)."""
+def count_operation(op: str, kind: str) -> None:
+    """Count one operation of ``kind`` (a metrics label) in this process's totals and
+    against the open budget, if any (a bulk get counts once)."""
+    KV_STATS.operations[kind] += 1
     budget = _budget.get()
     if budget is None:
         return

@@ -34,6 +34,15 @@ def shown(value: object) -> str:
 
 def check_key(key: object, op: str) -> None:
     """Key rules of get/put/delete (and each key of a bulk get, with ``GET_BULK``)."""
+    # The common key passes in one line (an ASCII key's byte length is its length);
+    # every read and write runs this check.
+    if (
+        key.__class__ is str
+        and key.isascii()
+        and 0 < len(key) <= L.MAX_KEY_BYTES
+        and key not in L.RESERVED_KEYS
+    ):
+        return
     if not isinstance(key, str):
         raise TypeError(L.MSG_KEY_NOT_STR.format(type=type(key).__name__))
     if key == "":

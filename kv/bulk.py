@@ -235,7 +235,8 @@ async def write_batch(ns: KVNamespace, ops: Sequence[WriteOp]) -> None:
     store is down); the namespace's edge cache, if any, forgets the keys."""
     if not ops:
         return
-    with store_errors(L.OP_PUT if any(o.value is not None for o in ops) else L.OP_DELETE):
+    writes = any(o.value is not None for o in ops)
+    with store_errors(L.OP_PUT if writes else L.OP_DELETE, L.KIND_PUT if writes else L.KIND_DELETE):
         await ns.store.write_batch(ns.id, ops)
     if ns.cache is not None:
         for op in ops:

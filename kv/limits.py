@@ -114,6 +114,15 @@ WRITE_RATE_INTERVAL = 1.0  # seconds between two writes of one key (1 write/s pe
 MAX_OPS_PER_REQUEST = 1000  # KV operations one request may make (a bulk get counts 1)
 WRITE_RATE_TRACKED_KEYS = 10_000  # keys remembered before writes older than the interval go
 
+# --- metrics (kv/stats.py) ------------------------------------------------------
+#: upper bounds (s) of the store latency histogram; a cache hit makes no store call
+STORE_LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0)
+KIND_GET = "get"  # the operation label of the metrics (OP_LIST reads "GET" in messages)
+KIND_GET_BULK = "get_bulk"
+KIND_PUT = "put"
+KIND_DELETE = "delete"
+KIND_LIST = "list"
+
 # --- operations (the METHOD of "KV <METHOD> failed") --------------------------
 OP_GET = "GET"
 OP_PUT = "PUT"

@@ -54,6 +54,7 @@ from queues.limits import (
     SWEEP_INTERVAL,
     VISIBILITY_TIMEOUT,
 )
+from queues.stats import QUEUE_STATS
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -216,7 +217,7 @@ class Consumer:
         settlement = Settlement(tuple(acks), tuple(retries), tuple(dead), s.dead_letter_queue)
         await self.store.settle(s.queue, claim, settlement, self._clock())
         dead_ids = tuple(m.id for m in dead)
-        return BatchResult(
+        result = BatchResult(
             queue=s.queue,
             delivered=tuple(m.id for m in live),
             acked=tuple(m.id for m in acks),
@@ -225,6 +226,8 @@ class Consumer:
             dropped=dead_ids if s.dead_letter_queue is None else (),
             error=error,
         )
+        QUEUE_STATS.count(result)
+        return result
 
     # --- the loop ----------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ Bounds and defaults come from ``queues.limits``; behaviour: docs/queues.md.
 from __future__ import annotations
 
 import keyword
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -33,7 +33,6 @@ from pydantic import (
     model_validator,
 )
 
-from queues import ConsumerSettings
 from queues.limits import (
     DELIVERY_DELAY,
     MAX_BATCH_SIZE,
@@ -46,6 +45,9 @@ from queues.limits import (
     RETRY_DELAY,
     VISIBILITY_TIMEOUT,
 )
+
+if TYPE_CHECKING:
+    from queues.engine import ConsumerSettings
 
 __all__ = ["QueueConsumerConfig", "QueueProducerConfig", "QueuesConfig"]
 
@@ -81,7 +83,8 @@ Seconds = StrictInt | StrictFloat
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: validated inside Config's one validator (see runtime/config.py)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class QueueProducerConfig(_Model):
@@ -113,6 +116,8 @@ class QueueConsumerConfig(_Model):
 
     def settings(self) -> ConsumerSettings:
         """The consumer engine's settings for this entry."""
+        from queues.engine import ConsumerSettings
+
         return ConsumerSettings(
             queue=self.queue,
             max_batch_size=self.max_batch_size,

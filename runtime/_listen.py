@@ -18,7 +18,7 @@ import contextlib
 import logging
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -124,21 +124,34 @@ def uvicorn_config(
     return config
 
 
-def make_server(config: Any, on_exit: Callable[[], None] | None = None) -> Any:
+def make_server(
+    config: Any,
+    on_exit: Callable[[], None] | None = None,
+    *,
+    after_startup: Callable[[], Awaitable[None]] | None = None,
+) -> Any:
     """A ``uvicorn.Server`` that calls ``on_exit`` on the running loop as soon as an exit
-    is requested (Ctrl-C, SIGTERM), before the graceful shutdown waits on open responses."""
+    is requested (Ctrl-C, SIGTERM), before the graceful shutdown waits on open responses,
+    and awaits ``after_startup`` once it accepts connections (serve's reload waits on it)."""
     import uvicorn
 
-    if on_exit is None:
+    if on_exit is None and after_startup is None:
         return uvicorn.Server(config)
-    loop = asyncio.get_running_loop()
+    loop = asyncio.get_running_loop() if on_exit is not None else None
     hook = on_exit
+    started_hook = after_startup
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:
             # Runs in uvicorn's signal handler: schedule, never block.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(hook)
+            if loop is not None and hook is not None:
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(hook)
             super().handle_exit(sig, frame)
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started and started_hook is not None:
+                await started_hook()
 
     return Server(config)

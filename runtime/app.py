@@ -43,6 +43,7 @@ from runtime.host import WorkerHost
 from runtime.limits import (
     DEV_PATH_PREFIX,
     HEALTH_PATH,
+    METRICS_PATH,
     MSG_BAD_RETURN,
     MSG_BODY_TOO_LARGE,
     MSG_CPU_EXCEEDED,
@@ -54,6 +55,7 @@ from runtime.limits import (
 
 if TYPE_CHECKING:
     from runtime.admin import AdminApp
+    from runtime.metrics import Metrics
 
 __all__ = ["EdgeworksApp", "create_app"]
 
@@ -71,8 +73,11 @@ def create_app(
     access_log: bool = True,
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
+    metrics: Metrics | None = None,
 ) -> EdgeworksApp:
     """The ASGI app serving ``host``'s current worker.
+
+    ``metrics``: count requests and serve them at ``/__edgeworks/metrics``.
 
     ``extra_routes`` maps exact paths under ``/__edgeworks/`` to ASGI apps and is
     only used in ``dev`` mode. ``on_startup``/``on_shutdown`` run in the ASGI
@@ -87,6 +92,7 @@ def create_app(
         access_log=access_log,
         on_startup=on_startup,
         on_shutdown=on_shutdown,
+        metrics=metrics,
     )
 
 
@@ -103,8 +109,11 @@ class EdgeworksApp:
         access_log: bool = True,
         on_startup: Sequence[Hook] = (),
         on_shutdown: Sequence[Hook] = (),
+        metrics: Metrics | None = None,
     ) -> None:
         self.host = host
+        self.metrics = metrics
+        self._stats = metrics.requests if metrics is not None else None
         self.mode: Mode = mode
         self.extra_routes = dict(extra_routes or {}) if mode == "dev" else {}
         #: The admin API and page (runtime.admin), in either mode when given.
@@ -113,34 +122,47 @@ class EdgeworksApp:
         self.access = AccessLog()
         self.on_startup = list(on_startup)
         self.on_shutdown = list(on_shutdown)
+        #: set while this process drains for a reload: every response closes its connection
+        self.draining = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            if not (self.access_log and self.access.enabled()):
+            if self.draining:
+                send = _closing(send)
+            stats = self._stats
+            log = self.access_log and self.access.enabled()
+            if stats is None and not log:
                 await self._http(scope, receive, send)
                 return
             start = time.perf_counter()
             size = 0
+            if log:
+                inner = send
 
-            async def counting_send(message: Message) -> None:
-                nonlocal size
-                if message["type"] == "http.response.body":
-                    size += len(message.get("body", b""))
-                await send(message)
+                async def counting_send(message: Message) -> None:
+                    nonlocal size
+                    if message["type"] == "http.response.body":
+                        size += len(message.get("body", b""))
+                    await inner(message)
 
-            status = await self._http(scope, receive, counting_send)
-            client = scope.get("client")
-            self.access.record(
-                (
-                    client[0] if client else None,
-                    scope["method"],
-                    scope.get("raw_path") or scope["path"],
-                    status,
-                    size,
-                    (time.perf_counter() - start) * 1000,
+                send = counting_send
+            status = await self._http(scope, receive, send)
+            elapsed = time.perf_counter() - start
+            if stats is not None and not scope["path"].startswith(DEV_PATH_PREFIX):
+                stats.request(status, elapsed)
+            if log:
+                client = scope.get("client")
+                self.access.record(
+                    (
+                        client[0] if client else None,
+                        scope["method"],
+                        scope.get("raw_path") or scope["path"],
+                        status,
+                        size,
+                        elapsed * 1000,
+                    )
                 )
-            )
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         else:  # websocket: not part of the worker contract
@@ -226,6 +248,8 @@ class EdgeworksApp:
             # against this request's subrequests (as on Workers) and use its transport.
             if ctx.pending:
                 ctx.flush(host.run_later)
+            if self._stats is not None and ctx.subrequests:
+                self._stats.subrequests += ctx.subrequests
             if budget is not None:
                 budget.__exit__(None, None, None)
             reset_current_context(token)
@@ -241,9 +265,13 @@ class EdgeworksApp:
     ) -> Any:
         """What to answer when the handler raised (or ran over a limit)."""
         if isinstance(exc, CpuInterrupt):
+            if self._stats is not None:
+                self._stats.limits["cpu"] += 1
             logger.error("%s %s: %s", scope["method"], scope["path"], MSG_CPU_EXCEEDED)
             return PlainTextResponse(MSG_CPU_EXCEEDED + "\n", status_code=503)
         if wall_expired:
+            if self._stats is not None:
+                self._stats.limits["wall"] += 1
             logger.error("%s %s: %s", scope["method"], scope["path"], MSG_WALL_EXCEEDED)
             return PlainTextResponse(MSG_WALL_EXCEEDED + "\n", status_code=504)
         if isinstance(exc, asyncio.CancelledError):
@@ -288,7 +316,10 @@ class EdgeworksApp:
         )
 
     async def _send(self, result: Any, scope: Scope, receive: Receive, send: Send) -> int:
-        if type(result) in _PLAIN_RESPONSES:  # the common case: nothing can fail midway
+        plain = _PLAIN_RESPONSES.get(type(result))
+        if plain is None:
+            plain = _sends_plainly(type(result))
+        if plain:  # the common case: nothing can fail midway
             problem = response_problem(result.status_code, result.raw_headers)
             if problem is not None:
                 return await self._send_invalid(problem, scope, receive, send)
@@ -361,6 +392,10 @@ class EdgeworksApp:
     async def _internal(self, path: str, scope: Scope, receive: Receive, send: Send) -> int:
         if path == HEALTH_PATH:
             response: Response = PlainTextResponse("ok\n")
+        elif path == METRICS_PATH and self.metrics is not None:
+            accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+            body, content_type = await self.metrics.render(accept.decode("latin-1"))
+            response = Response(body, headers={"content-type": content_type})
         else:
             route = self.extra_routes.get(path)
             if route is None and self.admin is not None and self.admin.handles(path):
@@ -381,8 +416,47 @@ class EdgeworksApp:
         return response.status_code
 
 
-# Responses whose sending runs no user code (a body already rendered to bytes).
-_PLAIN_RESPONSES = frozenset({Response, PlainTextResponse, HTMLResponse, JSONResponse})
+def _closing(send: Send) -> Send:
+    """``send`` with ``Connection: close`` on the response: the client's next request
+    goes to a new connection (and a process that is not draining)."""
+
+    async def closing_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [h for h in message.get("headers", ()) if h[0].lower() != b"connection"]
+            message = {**message, "headers": [*headers, (b"connection", b"close")]}
+        await send(message)
+
+    return closing_send
+
+
+# Response classes -> whether sending one runs no user code (a body already rendered
+# to bytes), filled per class on first sight.
+_PLAIN_RESPONSES: dict[type, bool] = dict.fromkeys(
+    (Response, PlainTextResponse, HTMLResponse, JSONResponse), True
+)
+#: What ``Response.__call__`` reads: a subclass overriding none of them sends plainly.
+_SEND_ATTRIBUTES = frozenset(
+    {
+        "__call__",
+        "__getattr__",
+        "__getattribute__",
+        "background",
+        "body",
+        "raw_headers",
+        "status_code",
+    }
+)
+
+
+def _sends_plainly(cls: type) -> bool:
+    """Whether ``cls`` is a ``Response`` subclass whose sending runs no code of its own
+    (e.g. one that only overrides ``__init__``); cached per class."""
+    plain = False
+    if issubclass(cls, Response) and not issubclass(cls, StreamingResponse):
+        own = cls.__mro__[: cls.__mro__.index(Response)]
+        plain = not any(_SEND_ATTRIBUTES & vars(klass).keys() for klass in own)
+    _PLAIN_RESPONSES[cls] = plain
+    return plain
 
 
 def _status_of(exc: BaseException) -> tuple[int, str | None]:

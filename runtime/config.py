@@ -147,7 +147,9 @@ CronExpr = Annotated[StrictStr, AfterValidator(_cron)]
 class _Model(BaseModel):
     """Frozen, rejects unknown keys; ``_internal`` fields are computed, never read from files."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: a section's own validator is built only if it is validated on its own;
+    # loading a config builds Config's one validator (the sections inline), not six.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
     _internal: ClassVar[frozenset[str]] = frozenset()
 
 
@@ -260,10 +262,10 @@ class Config(_Model):
     vars: dict[StrictStr, Any] = Field(default_factory=dict)
     kv_namespaces: tuple[KVNamespaceConfig, ...] = ()
     site: SiteConfig | None = None
-    kv: KVConfig = KVConfig()
-    triggers: TriggersConfig = TriggersConfig()
-    limits: LimitsConfig = LimitsConfig()
-    queues: QueuesConfig = QueuesConfig()
+    kv: KVConfig = Field(default_factory=KVConfig)
+    triggers: TriggersConfig = Field(default_factory=TriggersConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    queues: QueuesConfig = Field(default_factory=QueuesConfig)
     secrets: dict[StrictStr, StrictStr] = Field(default_factory=dict)
     #: set when the file is a wrangler config (runtime.wrangler)
     cloudflare: CloudflareConfig | None = None

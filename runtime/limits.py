@@ -50,6 +50,26 @@ HOP_BY_HOP_HEADERS = frozenset(  # never forwarded either way (RFC 9110 §7.6.1)
     }
 )
 
+# --- serve: process supervision and HUP reload (runtime/supervisor.py) -----------------
+RELOAD_READY_TIMEOUT_S = 30.0  # s a new process may take to start serving before a reload fails
+DRAIN_IDLE_GRACE_S = 2.0  # s a draining process keeps idle keep-alive connections open
+DRAIN_SIGNAL = "SIGUSR1"  # the parent tells an old process to drain and exit
+SUPERVISE_POLL_S = 0.1  # s between the parent's checks of signals and processes
+RESPAWN_DELAY_S = 0.5  # s before a process that died on its own is replaced
+STOP_MARGIN_S = 5.0  # s past the graceful shutdown before a process that hangs is killed
+MSG_RELOAD_CONFIG = "reload failed, the old processes keep serving: {error}"
+MSG_RELOAD_FAILED = (
+    "reload failed, the old processes keep serving: a new process did not start serving "
+    "({detail}; its error is logged above)"
+)
+MSG_RELOADED = "reloaded: new processes {pids} serve, the old ones drain"
+
+# --- metrics (runtime/metrics.py) -----------------------------------------------------
+METRICS_PATH = "/__edgeworks/metrics"  # Prometheus text format; dev, and serve --metrics
+METRICS_FLUSH_S = 1.0  # s between snapshots each serve process writes for the others
+#: upper bounds (s) of the request latency histogram
+REQUEST_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+
 # --- runtime messages ---------------------------------------------------------------
 MSG_CPU_EXCEEDED = "Worker exceeded CPU time limit"  # 503
 MSG_WALL_EXCEEDED = "Worker exceeded wall time limit"  # 504

@@ -4,8 +4,9 @@ The parent process validates everything before it binds: config (a
 ``ConfigError`` exits 2), the worker (``WorkerLoadError`` exits 1) and the
 store (``store.check()``; exits 1). It then binds the socket itself, so
 ``--port 0`` prints the real port, and runs uvicorn (uvloop + httptools) on it:
-in-process for ``--workers 1``, else uvicorn's multiprocess supervisor with the
-socket shared by N spawned processes. Every process is one location: its own
+in-process for ``--workers 1``, else N spawned processes sharing the socket,
+supervised by the parent (``runtime.supervisor``: replacement of a dead process,
+zero-downtime reload on SIGHUP). Every process is one location: its own
 store connection and ``EdgeCache``; only one process at a time runs the cron
 triggers (an ``flock`` on a file the parent creates). Every process runs the
 queue consumers: they share the work through the store (leases, and
@@ -20,25 +21,23 @@ within ``drain_ms``, the rest stay leased and are delivered again) and drains
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from runtime._listen import bind_socket, configure_logging, make_server, url_of, uvicorn_config
+from runtime._listen import bind_socket, configure_logging, url_of, uvicorn_config
 from runtime.errors import ConfigError, WorkerLoadError
 from runtime.limits import SERVE_DEFAULT_HOST, SERVE_DEFAULT_PORT
 
 if TYPE_CHECKING:
-    import socket
-
     from runtime.app import EdgeworksApp
     from runtime.config import Config
     from runtime.loader import LoadedWorker
@@ -47,7 +46,6 @@ __all__ = ["ServeOptions", "build_app", "run_serve"]
 
 logger = logging.getLogger("edgeworks.runtime")
 
-OPTIONS_ENV = "EDGEWORKS_SERVE_OPTIONS"  # JSON ServeOptions handed to spawned worker processes
 SECRET_ENV_PREFIX = "EDGEWORKS_SECRET_"  # EDGEWORKS_SECRET_API_KEY=... -> secret API_KEY
 CRON_LOCK_RETRY_S = 30.0  # a process without the cron lock retries this often
 EXIT_OK = 0
@@ -71,6 +69,8 @@ class ServeOptions:
     admin_token: str | None = None  # the admin API is served only with a token
     env: str | None = None  # --env NAME: a wrangler env.<NAME> section
     vars: tuple[tuple[str, str], ...] = ()  # --var NAME:VALUE, wins over vars and secrets
+    metrics: bool = False  # serve /__edgeworks/metrics (docs/operations.md)
+    metrics_dir: str | None = None  # where each process writes its metrics snapshot
 
 
 def load_serve_config(options: ServeOptions) -> Config:
@@ -108,9 +108,7 @@ def build_app(
     """The serve app of one process: its own stores, EdgeCache, env, host, cron and
     queue consumers."""
     from kv import EdgeCache, open_store
-    from queues import open_queue_store
     from runtime.app import create_app
-    from runtime.consumers import consumer_group
     from runtime.cron import CronRunner
     from runtime.env import env_from_config
     from runtime.errorpage import set_debug
@@ -119,7 +117,12 @@ def build_app(
 
     set_debug(options.debug)
     store = open_store(config.kv.store_url)
-    queue_store = open_queue_store(config.kv.store_url)
+    # Queues only when configured: a serve without them never imports the queue stores.
+    queue_store = None
+    if config.queues.producers or config.queues.consumers:
+        from queues import open_queue_store
+
+        queue_store = open_queue_store(config.kv.store_url)
     cache = EdgeCache(max_bytes=config.kv.cache_max_bytes)
     sent: list[Any] = []  # the consumer group, once built: local sends wake it
     env = env_from_config(
@@ -134,11 +137,29 @@ def build_app(
     host = WorkerHost(
         worker, env, limits=RuntimeLimits.from_config(config.limits), origin=config.origin
     )
-    consumers = consumer_group(config, queue_store, host)
-    sent.append(consumers)
+    consumers = None
+    if queue_store is not None:
+        from runtime.consumers import consumer_group
+
+        consumers = consumer_group(config, queue_store, host)
+        sent.append(consumers)
     cron = CronRunner(host, config.triggers.crons)
     lock = _CronLock(options.cron_lock)
-    retry: list[asyncio.Future[None]] = []
+    background: list[asyncio.Future[None]] = []  # cron lock retry, metrics flush
+    metrics = None
+    if options.metrics:
+        from runtime.metrics import Metrics
+
+        queue_rows = None
+        if queue_store is not None:
+            from runtime.consumers import queue_overview
+
+            store_of_queues = queue_store
+
+            async def queue_rows() -> list[dict[str, Any]]:
+                return await queue_overview(config, store_of_queues)
+
+        metrics = Metrics(options.metrics_dir, queues=queue_rows)
 
     # Pub/sub cache invalidation between locations ([kv] invalidation = "pubsub").
     invalidators: list[Any] = []
@@ -155,20 +176,27 @@ def build_app(
         if lock.acquire():
             cron.start()
         elif cron.schedule.crons:
-            retry.append(asyncio.ensure_future(_retry_cron_lock(lock, cron)))
-        consumers.start()
+            background.append(asyncio.ensure_future(_retry_cron_lock(lock, cron)))
+        if consumers is not None:
+            consumers.start()
+        if metrics is not None and metrics.folder is not None:
+            background.append(asyncio.ensure_future(metrics.flush_forever()))
 
     async def shutdown() -> None:
         for invalidator in invalidators:  # stop listening before the store closes
             await invalidator.aclose()
-        for task in retry:
+        for task in background:
             task.cancel()
         await cron.stop()
-        await consumers.stop(timeout=config.limits.drain_ms / 1000)
+        if consumers is not None:
+            await consumers.stop(timeout=config.limits.drain_ms / 1000)
         await host.drain()
-        await queue_store.aclose()
+        if queue_store is not None:
+            await queue_store.aclose()
         await store.aclose()
         lock.release()
+        if metrics is not None:
+            metrics.write()  # the last totals of this process stay in the sums
 
     admin = None
     if options.admin_token is not None:
@@ -182,7 +210,7 @@ def build_app(
             token=options.admin_token,
             cache=cache,
             queue_store=queue_store,
-            after_send=consumers.notify,
+            after_send=consumers.notify if consumers is not None else None,
         )
 
     # The lifespan runs the shutdown hooks, then host.aclose() (drain again, close fetcher).
@@ -193,6 +221,7 @@ def build_app(
         access_log=options.access_log,
         on_startup=[startup],
         on_shutdown=[shutdown],
+        metrics=metrics,
     )
 
 
@@ -231,13 +260,6 @@ class _CronLock:
             self._fd = None
 
 
-def app_factory() -> EdgeworksApp:
-    """uvicorn ``--factory`` entry of spawned worker processes (options from the env)."""
-    options = ServeOptions(**json.loads(os.environ[OPTIONS_ENV]))
-    configure_logging("edgeworks")
-    return build_app(load_serve_config(options), options)
-
-
 async def _check_store(url: str) -> None:
     from kv import open_store
 
@@ -257,8 +279,11 @@ def run_serve(options: ServeOptions) -> int:
     # uvicorn re-raises a caught signal after its graceful shutdown with the handler
     # that was installed before it: that one is then a no-op, so a drain exits 0.
     _stopped.clear()
+    _hup_pending.clear()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _on_signal)
+    # A SIGHUP before the server runs is kept for later, not fatal (its default action).
+    signal.signal(signal.SIGHUP, lambda signum, frame: _hup_pending.set())
     configure_logging("edgeworks")
     config = load_serve_config(options)
     from runtime.wrangler import log_warnings
@@ -303,15 +328,28 @@ def run_serve(options: ServeOptions) -> int:
         print(f"Data browser on {url}{PAGE_PATH}", flush=True)
     print(f"Listening on {url}", flush=True)
 
+    fd, lock_path = tempfile.mkstemp(prefix="edgeworks-cron-", suffix=".lock")
+    os.close(fd)
+    options = replace(options, cron_lock=lock_path)  # one cron runner across reloads
+    if options.metrics:  # every process (and generation) adds its totals here
+        options = replace(options, metrics_dir=tempfile.mkdtemp(prefix="edgeworks-metrics-"))
     try:
         if options.workers <= 1:
-            return _serve_in_process(config, options, worker, sock)
-        return _serve_multiprocess(options, sock)
+            from runtime.supervisor import serve_in_process
+
+            return serve_in_process(config, options, worker, sock, _stopped, _hup_pending)
+        from runtime.supervisor import serve_multiprocess
+
+        return serve_multiprocess(config, options, sock)
     finally:
         sock.close()
+        Path(lock_path).unlink(missing_ok=True)
+        if options.metrics_dir is not None:
+            shutil.rmtree(options.metrics_dir, ignore_errors=True)
 
 
 _stopped = threading.Event()  # set once uvicorn has served and shut down
+_hup_pending = threading.Event()  # a SIGHUP came before the server could act on it
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
@@ -319,53 +357,18 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt  # before uvicorn runs: the CLI exits 0
 
 
-def _uvicorn_config(app: Any, config: Config, **extra: Any) -> Any:
+def serve_uvicorn_config(app: Any, config: Config) -> Any:
     """uvicorn for production: uvloop and httptools; in-flight requests get their wall time."""
     return uvicorn_config(
         app,
-        graceful_shutdown_s=max(1, config.limits.wall_ms // 1000 + 1),
+        graceful_shutdown_s=graceful_s(config),
         limits=config.limits,
         loop="uvloop",
         http="httptools",
-        **extra,
+        ws="none",  # workers speak HTTP only (as in dev); skips importing websockets
     )
 
 
-def _serve_in_process(
-    config: Config, options: ServeOptions, worker: LoadedWorker, sock: socket.socket
-) -> int:
-    app = build_app(config, options, worker)
-
-    async def stopped() -> None:
-        _stopped.set()  # the signal uvicorn re-raises after this shutdown is a no-op
-
-    app.on_shutdown.append(stopped)
-    server = make_server(_uvicorn_config(app, config))
-    try:
-        server.run(sockets=[sock])
-    finally:
-        _stopped.set()
-    return EXIT_OK if server.started else EXIT_FAILURE
-
-
-def _serve_multiprocess(options: ServeOptions, sock: socket.socket) -> int:
-    from uvicorn.supervisors import Multiprocess
-
-    from runtime.config import load_config
-
-    fd, lock_path = tempfile.mkstemp(prefix="edgeworks-cron-", suffix=".lock")
-    os.close(fd)
-    child = ServeOptions(
-        **{**asdict(options), "cwd": options.cwd or os.getcwd(), "cron_lock": lock_path}
-    )
-    os.environ[OPTIONS_ENV] = json.dumps(asdict(child))
-    config = load_config(options.config, cwd=options.cwd)
-    uv_config = _uvicorn_config(
-        "runtime.serve:app_factory", config, factory=True, workers=options.workers
-    )
-    try:
-        Multiprocess(uv_config, sockets=[sock]).run()
-    finally:
-        _stopped.set()
-        Path(lock_path).unlink(missing_ok=True)
-    return EXIT_OK
+def graceful_s(config: Config) -> int:
+    """Seconds in-flight requests get at shutdown: their wall time, plus one."""
+    return max(1, config.limits.wall_ms // 1000 + 1)

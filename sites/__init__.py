@@ -10,22 +10,22 @@
 Errors are ``SiteError`` (``DeployError`` when a deploy is refused); limits and
 defaults are in ``sites.limits``; docs/sites.md is the behaviour.
 
-``AssetHandler`` (and with it starlette) is imported on first use, so the
-config can read the ``[site]`` defaults from ``sites.limits`` cheaply.
+``AssetHandler`` (and with it starlette) and ``deploy`` (the walk, manifests and
+rules) are imported on first use, so the config can read the ``[site]`` defaults
+from ``sites.limits`` cheaply.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
-# Imported now, not on first use: importing the submodule ``sites.deploy`` would
-# otherwise bind the module, not the function, to the package's ``deploy``.
-from sites._upload import ProgressCallback
-from sites.deploy import DeployResult, FileChange, deploy
 from sites.errors import DeployError, SiteError
 
 if TYPE_CHECKING:
+    from sites.deploy import DeployResult, FileChange, ProgressCallback, deploy
     from sites.handler import AssetHandler
     from sites.manifest import Manifest, ManifestEntry, current_manifest
 
@@ -43,6 +43,10 @@ __all__ = [
 ]
 
 _WHERE = {
+    "DeployResult": "sites.deploy",
+    "FileChange": "sites.deploy",
+    "ProgressCallback": "sites.deploy",
+    "deploy": "sites.deploy",
     "AssetHandler": "sites.handler",
     "Manifest": "sites.manifest",
     "ManifestEntry": "sites.manifest",
@@ -57,3 +61,18 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+class _Package(types.ModuleType):
+    """The import system binds a loaded submodule to the package attribute of its name;
+    ``sites.deploy`` (the module) must not replace ``sites.deploy`` (the function), so
+    that the deploy machinery loads lazily (``edgeworks serve`` without a site never
+    imports it: the config only reads ``sites.limits``)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "deploy" and isinstance(value, types.ModuleType):
+            value = value.deploy
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -88,12 +88,20 @@ def presented_token(request: Request, cookie_name: str) -> tuple[str | None, boo
 
     A malformed ``Authorization`` header (not ``Bearer <token>``) counts as no token.
     """
-    header = request.headers.get("authorization")
-    if header:
-        scheme, _, value = header.strip().partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip(), True
-    if cookie_name:
+    # One pass over the raw headers (ASGI names are lower case): every rejected request
+    # runs this, and building ``request.headers`` for it cost more than the scan.
+    authorization = cookie_header = None
+    for name, raw in request.scope["headers"]:
+        if name == b"authorization":
+            authorization = authorization or raw
+        elif name == b"cookie":
+            cookie_header = cookie_header or raw
+    if authorization:
+        scheme, _, value = authorization.decode("latin-1").strip().partition(" ")
+        value = value.strip()
+        if value and scheme.lower() == "bearer":
+            return value, True
+    if cookie_name and cookie_header:
         cookie = request.cookies.get(cookie_name)
         if cookie:
             return cookie, False

@@ -42,6 +42,12 @@ def register(sub: Subparsers) -> None:
     add_admin_token(
         parser, "serve the admin API and data browser under /__edgeworks/ to this Bearer token"
     )
+    parser.add_argument(
+        "--metrics",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="serve Prometheus metrics at /__edgeworks/metrics (default: off; docs/operations.md)",
+    )
     parser.set_defaults(func=_run_serve)
 
 
@@ -62,5 +68,6 @@ def _run_serve(args: argparse.Namespace) -> int:
         admin_token=admin_token(args),
         env=args.env,
         vars=tuple(args.vars),
+        metrics=args.metrics,
     )
     return run_serve(options)

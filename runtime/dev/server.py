@@ -150,6 +150,14 @@ class DevServer:
             config, store, cache=None, queue_store=self.queue_store, after_send=self._sent
         )
 
+    async def _queue_rows(self) -> list[dict[str, Any]]:
+        """The queues' counts for the metrics (none before the store is open)."""
+        if self.config is None or self.queue_store is None:
+            return []
+        from runtime.consumers import queue_overview
+
+        return await queue_overview(self.config, self.queue_store)
+
     def _sent(self, queue: str) -> None:
         if self.consumers is not None:
             self.consumers.notify(queue)
@@ -349,7 +357,12 @@ class DevServer:
                 queue_store=self.queue_store,
                 after_send=self._sent,
             )
-        app: ASGIApp = create_app(self.host, mode="dev", extra_routes=routes, admin=self.admin)
+        from runtime.metrics import Metrics
+
+        metrics = Metrics(queues=self._queue_rows)
+        app: ASGIApp = create_app(
+            self.host, mode="dev", extra_routes=routes, admin=self.admin, metrics=metrics
+        )
         host = self.host
         self.reaper = GenerationReaper(app, lambda: host.current)
         app = self.reaper

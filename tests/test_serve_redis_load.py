@@ -8,8 +8,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.test_scale_out import Location, write_project
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
@@ -57,7 +55,6 @@ def _requests(report: str) -> int:
     return int(match[1])
 
 
-@pytest.mark.skipif(not Path(WRK).exists(), reason="wrk is not installed")
 def test_serve_on_redis_answers_256_concurrent_connections_without_errors(
     tmp_path: Path, redis_url: str
 ) -> None:

@@ -1,8 +1,10 @@
 """Redis Cluster vs one redis-server: KV reads that miss the edge cache (every request
-goes to the store), served by `edgeworks serve` with 1 and 2 processes, measured in
+goes to the store), served by `edgeworks serve` with 1 and 2 processes, and queue
+end to end (bench/queues_bench.py's measurement) with 1 and 2 processes, measured in
 the same run (ratios cluster / single).
 
-Run from the repo root: `.venv/bin/python bench/cluster_bench.py [--seconds 5]`.
+Run from the repo root: `.venv/bin/python bench/cluster_bench.py [--seconds 5]`
+(`QUEUE_MESSAGES=N` sets the messages per queue figure, default 10,000).
 Needs redis-server, redis-cli and wrk on PATH. It starts one redis-server and a
 3-primary cluster on free ports and stops every process by its PID.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -18,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.queues_bench import end_to_end
 from bench.scale_bench import COLD_KEYS, STORED_KEYS, fill, project, serve, wrk
 from tests.redis_support import RedisClusterNodes, RedisServer
 
@@ -25,6 +29,8 @@ from tests.redis_support import RedisClusterNodes, RedisServer
 # (nearly all missing). The edge cache is off (cache_max_bytes = 0), so every read
 # costs one store round trip.
 MIXES = (("stored", STORED_KEYS), ("random", COLD_KEYS))
+# Messages per queue end-to-end figure: 10,000 keeps the four figures near 20 s here.
+QUEUE_MESSAGES = int(os.environ.get("QUEUE_MESSAGES", "10000"))
 
 
 def measure(
@@ -79,6 +85,22 @@ def per_call(single_url: str, cluster_url: str, calls: int) -> None:
     asyncio.run(run())
 
 
+def queues(single_url: str, cluster_url: str, messages: int) -> None:
+    """Queue end to end (send -> no-op consumer -> ack, batches of 100) on each store
+    with 1 and 2 processes, the stores alternating so load drifts hit both."""
+    rates: dict[tuple[str, int], float] = {}
+    for processes in (1, 2):
+        for label, url in (("redis", single_url), ("cluster", cluster_url)):
+            rates[label, processes] = rate = end_to_end(url, messages, processes)
+            print(f"{label:8} queue end to end, processes={processes}: {rate:8.0f} msg/s")
+    for processes in (1, 2):
+        cluster, single = rates["cluster", processes], rates["redis", processes]
+        print(
+            f"cluster / single, queue end to end, processes={processes}: "
+            f"{cluster / single:.2f}x ({cluster:.0f} vs {single:.0f} msg/s)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5, help="seconds per wrk run")
@@ -91,6 +113,8 @@ def main() -> None:
         cluster = RedisClusterNodes(root / "cluster").start()
         try:
             per_call(single.url, cluster.url, args.calls)
+            print(f"queue messages per figure: {QUEUE_MESSAGES}")
+            queues(single.url, cluster.url, QUEUE_MESSAGES)
             folders = {
                 "redis": prepare(root, single.url, "redis"),
                 "cluster": prepare(root, cluster.url, "cluster"),
@@ -105,9 +129,9 @@ def main() -> None:
             cluster.stop()
     print()
     for key in one:
-        workers, mix = key.split(":")
+        count, mix = key.split(":")
         print(
-            f"cluster / single, workers={workers} {mix:6}: {many[key] / one[key]:.2f}x "
+            f"cluster / single, workers={count} {mix:6}: {many[key] / one[key]:.2f}x "
             f"({many[key]:.0f} vs {one[key]:.0f} req/s)"
         )
     for label, results in (("redis", one), ("cluster", many)):

@@ -138,6 +138,11 @@ class DeployLease:
             now = self.clock()
             entry = await self.store.get(self.namespace_id, limits.DEPLOY_LEASE_KEY, now)
             held = None if entry is None else LeaseRecord.from_bytes(entry.value)
+            if held is not None and held.token == mine.token and held.expires > now:
+                # Our own write, though the swap answered no (a reply lost and the
+                # command retried after it had been applied): the lease is ours.
+                self.record = held
+                return
             if entry is None or held is None or held.expires <= now:
                 mine = LeaseRecord(mine.holder, mine.token, now, now + self.ttl)
                 expected = None if entry is None else entry.value
@@ -202,7 +207,13 @@ class DeployLease:
                 renewed.to_bytes(),
                 now,
             ):
-                return False
+                # Lost only if the stored lease is not ours: a swap whose reply was lost
+                # and retried after it had been applied also answers no.
+                entry = await self.store.get(self.namespace_id, limits.DEPLOY_LEASE_KEY, now)
+                stored = None if entry is None else LeaseRecord.from_bytes(entry.value)
+                if stored is None or stored.token != record.token or stored.expires <= now:
+                    return False
+                renewed = stored
             self.record = renewed
             return True
 

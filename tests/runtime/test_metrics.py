@@ -76,8 +76,11 @@ def test_metrics_count_real_traffic_across_two_processes(tmp_path: Path) -> None
         'name = "m"\nmain = "worker.py"\n[[kv_namespaces]]\nbinding = "KV"\nid = "kv"\n' + QUEUES
     )
     (tmp_path / "worker.py").write_text(WORKER)
+    # One store both processes share (memory would be one per process): the queue
+    # gauges are read from the store by whichever process answers the scrape.
+    store = f"sqlite:///{tmp_path}/state.sqlite3"
     proc = edgeworks(
-        "serve", "--port", "0", "--workers", "2", "--kv", "memory", "--metrics",
+        "serve", "--port", "0", "--workers", "2", "--kv", store, "--metrics",
         "--no-access-log", cwd=tmp_path,
     )  # fmt: skip
     try:

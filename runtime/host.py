@@ -254,6 +254,20 @@ class WorkerHost:
         await self.drain()
         await self.fetcher.aclose()
 
+    def _serving(
+        self, handler: str, missing: str, **details: str
+    ) -> tuple[Generation, LoadedWorker]:
+        """The current generation and its worker, which must define ``handler``: the load
+        error of a broken generation, or ``missing`` (formatted with the file), raised."""
+        generation = self.current
+        if generation.error is not None:
+            raise generation.error
+        worker = generation.worker
+        if worker is None or getattr(worker, handler) is None:
+            path = worker.path if worker is not None else "worker"
+            raise WorkerError(missing.format(file=path, **details))
+        return generation, worker
+
     # --- cron -------------------------------------------------------------------------
 
     async def run_scheduled(self, event: ScheduledEvent) -> None:
@@ -262,13 +276,8 @@ class WorkerHost:
         Errors propagate to the caller (the cron loop logs them; tests see them).
         ``wait_until`` items run after it returns, as after a response.
         """
-        generation = self.current
-        if generation.error is not None:
-            raise generation.error
-        worker = generation.worker
-        if worker is None or worker.scheduled is None:
-            path = worker.path if worker is not None else "worker"
-            raise WorkerError(MSG_NO_SCHEDULED.format(file=path))
+        generation, worker = self._serving("scheduled", MSG_NO_SCHEDULED)
+        assert worker.scheduled is not None  # checked by _serving
         ctx = self.context()
         token = set_current_context(ctx)
         try:
@@ -292,13 +301,8 @@ class WorkerHost:
         and a failure there raises (the batch is retried). Any failure, a limit
         included, is raised as an ``Exception`` for the consumer engine.
         """
-        generation = self.current
-        if generation.error is not None:
-            raise generation.error
-        worker = generation.worker
-        if worker is None or worker.queue is None:
-            path = worker.path if worker is not None else "worker"
-            raise WorkerError(MSG_NO_QUEUE.format(file=path, queues=repr(batch.queue)))
+        generation, worker = self._serving("queue", MSG_NO_QUEUE, queues=repr(batch.queue))
+        assert worker.queue is not None  # checked by _serving
         ctx = self.context()
         token = set_current_context(ctx)
         limit = self.limits.queue_wall_ms
